@@ -1,0 +1,192 @@
+"""Row-level writes and reads of the desk's records, used inside store transactions.
+
+The desk builds domain objects; these functions put them in (and get them out of) the
+tables of schema.py. They run in the store's writer or reader thread, never on the loop.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from ..domain import Chat, ChatState, Message, Note, Sender, Transition, iso
+from .store import Tx
+
+
+def insert_chat(tx: Tx, chat: Chat, resume_token: str) -> int:
+    """Insert a new chat and return its id (the chat's `id` field is ignored)."""
+    cur = tx.execute(
+        "INSERT INTO chats(state, data, resume_token, patron_connected, created_at)"
+        " VALUES (?, '{}', ?, 1, ?)",
+        (chat.state.value, resume_token, iso(chat.created_at)),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def save_chat(tx: Tx, chat: Chat, *, patron_connected: bool | None = None) -> None:
+    data = json.dumps(chat.to_wire(), ensure_ascii=False)
+    if patron_connected is None:
+        tx.execute(
+            "UPDATE chats SET state=?, data=?, closed_at=? WHERE id=?",
+            (chat.state.value, data, iso(chat.closed_at), chat.id),
+        )
+    else:
+        tx.execute(
+            "UPDATE chats SET state=?, data=?, closed_at=?, patron_connected=? WHERE id=?",
+            (chat.state.value, data, iso(chat.closed_at), int(patron_connected), chat.id),
+        )
+    if chat.state is ChatState.CLOSED:
+        tx.execute("UPDATE chats SET resume_token=NULL WHERE id=?", (chat.id,))
+
+
+def load_chat(conn: sqlite3.Connection | Tx, chat_id: int) -> Chat | None:
+    row = conn.execute("SELECT data FROM chats WHERE id=?", (chat_id,)).fetchone()
+    return None if row is None else Chat.from_wire(json.loads(row[0]))
+
+
+def insert_message(
+    tx: Tx, chat_id: int, sender: Sender, author: str, text: str, at: datetime, librarian_id: str = ""
+) -> Message:
+    cur = tx.execute(
+        "INSERT INTO messages(chat_id, sender, author, librarian_id, text, at) VALUES (?,?,?,?,?,?)",
+        (chat_id, sender.value, author, librarian_id, text, iso(at)),
+    )
+    assert cur.lastrowid is not None
+    if sender is not Sender.SYSTEM:
+        tx.execute(
+            "INSERT INTO search(rowid, text, chat_id, kind) VALUES (?, ?, ?, 'message')",
+            (cur.lastrowid, text, chat_id),
+        )
+    return Message(cur.lastrowid, chat_id, sender, author, text, at, librarian_id)
+
+
+def record_transition(tx: Tx, change: Transition) -> None:
+    tx.execute(
+        "INSERT INTO state_events(chat_id, action, from_state, to_state, at, by_kind, by_id, by_name)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        (
+            change.chat_id,
+            change.action.value,
+            change.from_state.value,
+            change.to_state.value,
+            iso(change.at),
+            change.by.kind,
+            change.by.id,
+            change.by.name,
+        ),
+    )
+
+
+def insert_note(tx: Tx, chat_id: int, librarian_id: str, author: str, text: str, at: datetime) -> Note:
+    cur = tx.execute(
+        "INSERT INTO notes(chat_id, librarian_id, author, text, at) VALUES (?,?,?,?,?)",
+        (chat_id, librarian_id, author, text, iso(at)),
+    )
+    assert cur.lastrowid is not None
+    # Notes share the FTS table with messages; their rowids are offset to stay apart.
+    tx.execute(
+        "INSERT INTO search(rowid, text, chat_id, kind) VALUES (?, ?, ?, 'note')",
+        (NOTE_ROWID_OFFSET + cur.lastrowid, text, chat_id),
+    )
+    return Note(cur.lastrowid, chat_id, librarian_id, author, text, at)
+
+
+NOTE_ROWID_OFFSET = 1 << 48
+
+TICKET_COLUMNS = (
+    "id, chat_id, name, email, subject, body, status, source, created_by, created_at, closed_at"
+)
+ANALYTICS_COLUMNS = "id, chat_id, dataset, fields, librarian_id, author, created_at, updated_at"
+
+
+def ticket_from_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    keys = [k.strip() for k in TICKET_COLUMNS.split(",")]
+    return dict(zip(keys, row, strict=True))
+
+
+def entry_from_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    keys = [k.strip() for k in ANALYTICS_COLUMNS.split(",")]
+    entry = dict(zip(keys, row, strict=True))
+    entry["fields"] = json.loads(entry["fields"])
+    return entry
+
+
+def load_ticket(conn: sqlite3.Connection | Tx, ticket_id: int) -> dict[str, Any] | None:
+    row = conn.execute(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id=?", (ticket_id,)).fetchone()
+    return None if row is None else ticket_from_row(row)
+
+
+def insert_ticket(tx: Tx, ticket: dict[str, Any]) -> dict[str, Any]:
+    cur = tx.execute(
+        "INSERT INTO tickets(chat_id, name, email, subject, body, status, source, created_by,"
+        " created_at) VALUES (?,?,?,?,?,'open',?,?,?)",
+        (
+            ticket["chat_id"],
+            ticket["name"],
+            ticket["email"],
+            ticket["subject"],
+            ticket["body"],
+            ticket["source"],
+            ticket["created_by"],
+            ticket["created_at"],
+        ),
+    )
+    assert cur.lastrowid is not None
+    loaded = load_ticket(tx, cur.lastrowid)
+    assert loaded is not None
+    return loaded
+
+
+def transcript(conn: sqlite3.Connection, chat_id: int) -> dict[str, Any] | None:
+    """Everything stored with one chat, as wire objects."""
+    chat = load_chat(conn, chat_id)
+    if chat is None:
+        return None
+    messages = [
+        Message(r[0], chat_id, Sender(r[1]), r[2], r[4], datetime.fromisoformat(r[5]), r[3]).to_wire()
+        for r in conn.execute(
+            "SELECT id, sender, author, librarian_id, text, at FROM messages WHERE chat_id=? ORDER BY id",
+            (chat_id,),
+        )
+    ]
+    notes = [
+        Note(r[0], chat_id, r[1], r[2], r[3], datetime.fromisoformat(r[4])).to_wire()
+        for r in conn.execute(
+            "SELECT id, librarian_id, author, text, at FROM notes WHERE chat_id=? ORDER BY id",
+            (chat_id,),
+        )
+    ]
+    tickets = [
+        ticket_from_row(r)
+        for r in conn.execute(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE chat_id=? ORDER BY id", (chat_id,))
+    ]
+    entries = [
+        entry_from_row(r)
+        for r in conn.execute(
+            f"SELECT {ANALYTICS_COLUMNS} FROM analytics WHERE chat_id=? ORDER BY id", (chat_id,)
+        )
+    ]
+    return {"chat": chat.to_wire(), "messages": messages, "notes": notes, "tickets": tickets,
+            "analytics": entries}
+
+
+def open_chats(conn: sqlite3.Connection) -> list[tuple[Chat, str | None, bool]]:
+    """Every chat that was not closed, with its resume token and whether the patron was on."""
+    rows = conn.execute(
+        "SELECT data, resume_token, patron_connected FROM chats WHERE state != 'closed' ORDER BY id"
+    ).fetchall()
+    return [(Chat.from_wire(json.loads(d)), tok, bool(on)) for d, tok, on in rows]
+
+
+def events_since(conn: sqlite3.Connection, seq: int) -> list[tuple[int, str]]:
+    return conn.execute("SELECT seq, frame FROM events WHERE seq > ? ORDER BY seq", (seq,)).fetchall()
+
+
+def stored_result(conn: sqlite3.Connection, librarian_id: str, command_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        "SELECT result FROM commands WHERE librarian_id=? AND command_id=?", (librarian_id, command_id)
+    ).fetchone()
+    return None if row is None else dict(json.loads(row[0]))

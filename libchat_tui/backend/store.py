@@ -1,0 +1,278 @@
+"""The SQLite store: one writer thread with group commit, one reader thread.
+
+Writes never run on the event loop. `Store.write(work)` queues a function that runs in the
+writer thread inside its own savepoint; the writer drains whatever is queued, commits the
+batch once, and only then, back on the loop and in commit order, applies each command's
+in-memory change, publishes its events and resolves its future. So a command is
+acknowledged only after its write is committed, memory never runs ahead of the disk, and
+event sequence numbers follow commit order with no gaps.
+
+A work function that raises is rolled back to its savepoint and changes nothing; a
+commit that fails (disk full, database locked) fails the whole batch with StorageError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..domain import DomainError
+from .schema import SCHEMA
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_MAX_BATCH = 512
+
+
+class StorageError(DomainError):
+    """The store could not commit; nothing was changed."""
+
+    code = "storage_error"
+
+
+@dataclass
+class Outcome:
+    """What a write produced: the ack result, event frames to publish, a memory update."""
+
+    result: dict[str, Any] = field(default_factory=dict)
+    frames: list[tuple[int, str]] = field(default_factory=list)
+    apply: Callable[[], None] | None = None
+
+
+Work = Callable[["Tx"], Outcome]
+
+
+class Tx:
+    """The writer's view of the database during one command (inside a savepoint)."""
+
+    def __init__(self, store: Store, conn: sqlite3.Connection) -> None:
+        self.store = store
+        self.conn = conn
+        self.frames: list[tuple[int, str]] = []
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        hook = self.store.fault_hook
+        if hook is not None:
+            hook(sql)
+        return self.conn.execute(sql, params)
+
+    def event(self, type_: str, body: dict[str, Any]) -> str:
+        """Append a desk event; its sequence number is assigned here, in commit order."""
+        seq = self.store._next_seq
+        frame = json.dumps({"type": type_, "seq": seq, **body}, ensure_ascii=False, separators=(",", ":"))
+        self.execute("INSERT INTO events(seq, frame) VALUES (?, ?)", (seq, frame))
+        self.store._next_seq = seq + 1
+        self.frames.append((seq, frame))
+        return frame
+
+
+@dataclass
+class _Item:
+    work: Work
+    future: asyncio.Future[dict[str, Any]]
+    idem: tuple[str, str] | None
+
+
+class Store:
+    """The desk's SQLite database (WAL, synchronous=FULL) and its two threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fault_hook: Callable[[str], None] | None = None
+        self.publish: Callable[[list[tuple[int, str]]], None] = lambda frames: None
+        self._next_seq = 1
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="libchat-store-read")
+        self._read_conn: sqlite3.Connection | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5.0)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    async def open(self) -> None:
+        """Create the file (owner-only), the schema, and start the writer thread."""
+        self._loop = asyncio.get_running_loop()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        conn = self._connect()
+        conn.executescript(SCHEMA)
+        row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+        self._next_seq = int(row[0]) + 1
+        self._published_seq = self._next_seq - 1
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(conn,), name="libchat-store-write", daemon=True
+        )
+        self._writer.start()
+
+    async def close(self) -> None:
+        """Finish every queued write, then stop both threads."""
+        if self._writer is not None:
+            self._queue.put(None)
+            await asyncio.to_thread(self._writer.join)
+            self._writer = None
+        if self._read_conn is not None:
+            conn, self._read_conn = self._read_conn, None
+            await asyncio.get_running_loop().run_in_executor(self._reader, conn.close)
+        self._reader.shutdown(wait=True)
+
+    @property
+    def last_seq(self) -> int:
+        """The last sequence number committed and published (loop side)."""
+        return self._published_seq
+
+    _published_seq = 0
+
+    # --- writes ----------------------------------------------------------------------
+
+    async def write(self, work: Work, *, idem: tuple[str, str] | None = None) -> dict[str, Any]:
+        """Run `work` in the writer thread; return its result once committed and applied.
+
+        `idem` = (librarian id, command id): if that command was committed before, its
+        stored result is returned and `work` does not run.
+        """
+        if self._writer is None or self._loop is None:
+            raise StorageError("The desk's store is not open; nothing was changed.")
+        future: asyncio.Future[dict[str, Any]] = self._loop.create_future()
+        self._queue.put(_Item(work, future, idem))
+        return await future
+
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        stop = False
+        while not stop:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < _MAX_BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._run_batch(conn, batch)
+        conn.close()
+
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Item]) -> None:
+        done: list[tuple[_Item, Outcome | BaseException, bool]] = []
+        seq_at_start = self._next_seq
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            self._deliver_all_failed(batch, exc)
+            return
+        for item in batch:
+            seq_before = self._next_seq
+            conn.execute("SAVEPOINT cmd")
+            try:
+                outcome, replayed = self._run_item(conn, item)
+                conn.execute("RELEASE cmd")
+                done.append((item, outcome, replayed))
+            except BaseException as exc:
+                conn.execute("ROLLBACK TO cmd")
+                conn.execute("RELEASE cmd")
+                self._next_seq = seq_before
+                if isinstance(exc, sqlite3.Error):
+                    log.error("store write failed: %s", exc)
+                    exc = StorageError(f"The desk could not save this ({exc}); nothing was changed.")
+                done.append((item, exc, False))
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            self._next_seq = seq_at_start
+            self._deliver_all_failed(batch, exc)
+            return
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._deliver, done, self._next_seq - 1)
+
+    def _run_item(self, conn: sqlite3.Connection, item: _Item) -> tuple[Outcome, bool]:
+        if item.idem is not None:
+            row = conn.execute(
+                "SELECT result FROM commands WHERE librarian_id=? AND command_id=?", item.idem
+            ).fetchone()
+            if row is not None:
+                return Outcome(result=json.loads(row[0])), True
+        tx = Tx(self, conn)
+        outcome = item.work(tx)
+        outcome.frames = tx.frames
+        if item.idem is not None:
+            tx.execute(
+                "INSERT INTO commands(librarian_id, command_id, result) VALUES (?, ?, ?)",
+                (*item.idem, json.dumps(outcome.result, ensure_ascii=False)),
+            )
+        return outcome, False
+
+    def _deliver_all_failed(self, batch: list[_Item], exc: BaseException) -> None:
+        log.error("store commit failed: %s", exc)
+        error = StorageError(f"The desk could not save this ({exc}); nothing was changed.")
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._deliver, [(i, error, False) for i in batch], None)
+
+    def _deliver(
+        self, done: list[tuple[_Item, Outcome | BaseException, bool]], last_seq: int | None
+    ) -> None:
+        for item, outcome, _replayed in done:
+            if isinstance(outcome, BaseException):
+                if not item.future.done():
+                    item.future.set_exception(outcome)
+                continue
+            try:
+                if outcome.apply is not None:
+                    outcome.apply()
+                if outcome.frames:
+                    self.publish(outcome.frames)
+            except Exception:  # a bug after commit must not hide the commit
+                log.exception("applying a committed change failed")
+            if not item.future.done():
+                item.future.set_result(outcome.result)
+        if last_seq is not None:
+            self._published_seq = last_seq
+
+    # --- reads -----------------------------------------------------------------------
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a query function in the reader thread (its own connection, WAL snapshot)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader, self._read_call, fn)
+
+    def _read_call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._read_conn is None:
+            self._read_conn = self._connect()
+            self._read_conn.execute("PRAGMA query_only=ON")
+        self._read_conn.execute("BEGIN")
+        try:
+            return fn(self._read_conn)
+        finally:
+            self._read_conn.execute("COMMIT")
+
+    def read_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A read on a private connection, for start-up and command-line exports."""
+        conn = self._connect() if self.path.exists() else sqlite3.connect(":memory:")
+        try:
+            return fn(conn)
+        finally:
+            conn.close()

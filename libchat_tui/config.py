@@ -1,0 +1,271 @@
+"""Settings: one optional TOML file, loaded once into frozen dataclasses and passed in.
+
+`config.toml` lives in the platformdirs user config dir; `LIBCHAT_CONFIG` points
+elsewhere (tests use it). Every setting has a default. A mistake stops start-up with a
+`ConfigError` naming the file, the line and the key; nothing starts half-configured.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import platformdirs
+
+from .analytics import DEFAULT_DATASETS, KINDS, Dataset, Field
+
+APP: Final = "libchat-tui"
+
+#: Binding ids that [keys] may remap, with their default keys.
+DEFAULT_KEYS: Final = {
+    "accept-open": "enter", "back": "escape", "cursor-down": "down,j", "cursor-up": "up,k",
+    "end-chat": "ctrl+e", "close-chat": "ctrl+w", "note": "ctrl+n", "ticket": "ctrl+t",
+    "analytics": "ctrl+r", "next-waiting": "ctrl+j", "help": "f1", "quit": "ctrl+q",
+    "tickets": "f2", "history": "f3", "stats": "f4", "export": "ctrl+o",
+}
+BINDING_IDS: Final = frozenset(DEFAULT_KEYS)
+_KEY = re.compile(r"^[a-z0-9_+\-]+$")
+
+
+class ConfigError(Exception):
+    """A settings file mistake, with file, line and key in the message."""
+
+
+@dataclass(frozen=True, slots=True)
+class LibrarianSettings:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    url: str | None = None
+    token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AppearanceSettings:
+    theme: str = "textual-dark"
+    bell: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DeskSettings:
+    grace_seconds: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class LibAnswersSettings:
+    site: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None  # from $LIBANSWERS_CLIENT_SECRET only
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable, with defaults."""
+
+    librarian: LibrarianSettings
+    server: ServerSettings = ServerSettings()
+    appearance: AppearanceSettings = AppearanceSettings()
+    desk: DeskSettings = DeskSettings()
+    keys: Mapping[str, str] = field(default_factory=dict)
+    datasets: Mapping[str, Dataset] = field(default_factory=lambda: dict(DEFAULT_DATASETS))
+    libanswers: LibAnswersSettings = LibAnswersSettings()
+    path: Path | None = None
+
+
+def default_config_dir() -> Path:
+    return platformdirs.user_config_path(APP)
+
+
+def default_data_dir() -> Path:
+    return platformdirs.user_data_path(APP)
+
+
+def config_path(explicit: Path | None = None, env: Mapping[str, str] = os.environ) -> Path:
+    if explicit is not None:
+        return explicit
+    if env.get("LIBCHAT_CONFIG"):
+        return Path(env["LIBCHAT_CONFIG"])
+    return default_config_dir() / "config.toml"
+
+
+def _default_name() -> str:
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in this environment
+        return "Librarian"
+    return user.replace(".", " ").replace("_", " ").title()[:80] or "Librarian"
+
+
+class _Reader:
+    """Checks one parsed document, reporting mistakes with the line of the key."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line_of(self, section: str, key: str | None) -> int:
+        current = ""
+        header_line = 0
+        for number, raw in enumerate(self.lines, 1):
+            line = raw.strip()
+            header = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", line)
+            if header:
+                current = header.group(1).replace('"', "").replace(" ", "")
+                if current == section and header_line == 0:
+                    header_line = number
+                continue
+            if key and current == section and re.match(rf'^"?{re.escape(key)}"?\s*=', line):
+                return number
+            if key and not current and section and re.match(rf"^{re.escape(section)}\s*\.", line):
+                return number
+        return header_line or 1
+
+    def fail(self, section: str, key: str | None, message: str) -> ConfigError:
+        where = f"[{section}] {key}" if key else f"[{section}]"
+        return ConfigError(f"{self.path}, line {self.line_of(section, key)}: {where} {message}")
+
+    def table(self, doc: dict[str, Any], section: str, allowed: set[str]) -> dict[str, Any]:
+        data = doc.get(section, {})
+        if not isinstance(data, dict):
+            raise ConfigError(f"{self.path}, line {self.line_of('', section)}: {section} must be a section")
+        for key in data:
+            if key not in allowed:
+                raise self.fail(section, key, f"is not a setting (known: {', '.join(sorted(allowed))})")
+        return data
+
+    def string(self, data: dict[str, Any], section: str, key: str, limit: int = 500) -> str | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip() or len(value) > limit:
+            raise self.fail(section, key, f"must be text of 1 to {limit} characters, got {value!r}")
+        return value.strip()
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ) -> Settings:
+    """Read the settings file (if any) and the environment; raise ConfigError on mistakes."""
+    where = config_path(path, env)
+    text = ""
+    if where.exists():
+        try:
+            text = where.read_text(encoding="utf-8")
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            found = re.search(r"line (\d+)", str(exc))
+            line = found.group(1) if found else "1"
+            raise ConfigError(f"{where}, line {line}: not valid TOML ({exc})") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{where}, line 1: cannot read the file ({exc})") from None
+    else:
+        doc = {}
+    r = _Reader(where, text)
+    sections = {"librarian", "server", "appearance", "desk", "keys", "analytics", "libanswers"}
+    for section in doc:
+        if section not in sections:
+            raise ConfigError(f"{where}, line {r.line_of(section, None)}: [{section}] is not a section "
+                              f"(known: {', '.join(sorted(sections))})")
+
+    lib = r.table(doc, "librarian", {"name"})
+    name = r.string(lib, "librarian", "name", 80) or _default_name()
+
+    srv = r.table(doc, "server", {"url", "token"})
+    url = r.string(srv, "server", "url")
+    if url is not None and not re.match(r"^wss?://[^\s/]+", url):
+        raise r.fail("server", "url", f"must start with ws:// or wss://, got {url!r}")
+    token = env.get("LIBCHAT_TOKEN") or r.string(srv, "server", "token")
+
+    app = r.table(doc, "appearance", {"theme", "bell"})
+    theme = r.string(app, "appearance", "theme", 60) or "textual-dark"
+    bell = app.get("bell", True)
+    if not isinstance(bell, bool):
+        raise r.fail("appearance", "bell", f"must be true or false, got {bell!r}")
+
+    desk = r.table(doc, "desk", {"grace_seconds"})
+    grace = desk.get("grace_seconds", 60)
+    if isinstance(grace, bool) or not isinstance(grace, int | float) or not 5 <= grace <= 3600:
+        raise r.fail("desk", "grace_seconds", f"must be a number between 5 and 3600, got {grace!r}")
+
+    keys = r.table(doc, "keys", set(BINDING_IDS))
+    for binding, key in keys.items():
+        if not isinstance(key, str) or not all(_KEY.match(k.strip()) for k in key.split(",")):
+            raise r.fail("keys", binding, f"must be keys like \"ctrl+e\" or \"f5,ctrl+x\", got {key!r}")
+
+    la = r.table(doc, "libanswers", {"site", "client_id"})
+    libanswers = LibAnswersSettings(r.string(la, "libanswers", "site"), r.string(la, "libanswers", "client_id"),
+                                    env.get("LIBANSWERS_CLIENT_SECRET") or None)
+
+    return Settings(
+        librarian=LibrarianSettings(name),
+        server=ServerSettings(url, token),
+        appearance=AppearanceSettings(theme, bell),
+        desk=DeskSettings(float(grace)),
+        keys={k: v.strip() for k, v in keys.items()},
+        datasets=_datasets(r, doc),
+        libanswers=libanswers,
+        path=where,
+    )
+
+
+def _datasets(r: _Reader, doc: dict[str, Any]) -> dict[str, Dataset]:
+    found: dict[str, Dataset] = dict(DEFAULT_DATASETS)
+    analytics = r.table(doc, "analytics", {"datasets"})
+    defined = analytics.get("datasets", {})
+    if not isinstance(defined, dict):
+        raise r.fail("analytics", "datasets", "must be a table of datasets")
+    for name, body in defined.items():
+        section = f"analytics.datasets.{name}"
+        if not isinstance(body, dict) or set(body) - {"fields"}:
+            raise r.fail(section, None, "takes only a list of [[analytics.datasets.NAME.fields]]")
+        fields_raw = body.get("fields", [])
+        if not isinstance(fields_raw, list) or not fields_raw:
+            raise r.fail(section, "fields", "must list at least one field")
+        fields: list[Field] = []
+        fsec = f"{section}.fields"
+        allowed = {"name", "label", "kind", "required", "options", "min", "max", "max_length"}
+        for raw in fields_raw:
+            if not isinstance(raw, dict):
+                raise r.fail(fsec, None, "each field must be a table")
+            for key in raw:
+                if key not in allowed:
+                    raise r.fail(fsec, key, f"is not a field setting (known: {', '.join(sorted(allowed))})")
+            fname = raw.get("name")
+            if not isinstance(fname, str) or not re.match(r"^[a-z][a-z0-9_]{0,39}$", fname):
+                raise r.fail(fsec, "name", f"must be a lowercase identifier, got {fname!r}")
+            if any(f.name == fname for f in fields):
+                raise r.fail(fsec, "name", f"{fname!r} is defined twice")
+            kind = raw.get("kind")
+            if kind not in KINDS:
+                raise r.fail(fsec, "kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
+            options = raw.get("options", [])
+            if not isinstance(options, list) or not all(isinstance(o, str) and o.strip() for o in options):
+                raise r.fail(fsec, "options", "must be a list of words")
+            if kind == "choice" and not options:
+                raise r.fail(fsec, "options", f"are required for the choice field {fname!r}")
+            bounds = [raw.get("min"), raw.get("max")]
+            for key, bound in zip(("min", "max"), bounds, strict=True):
+                if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int)):
+                    raise r.fail(fsec, key, f"must be a whole number, got {bound!r}")
+            required = raw.get("required", False)
+            if not isinstance(required, bool):
+                raise r.fail(fsec, "required", f"must be true or false, got {required!r}")
+            label = raw.get("label", fname)
+            if not isinstance(label, str):
+                raise r.fail(fsec, "label", f"must be text, got {label!r}")
+            max_length = raw.get("max_length", 2000)
+            if isinstance(max_length, bool) or not isinstance(max_length, int) or not 1 <= max_length <= 100_000:
+                raise r.fail(fsec, "max_length", f"must be a whole number from 1 to 100000, got {max_length!r}")
+            low, high = bounds
+            if kind == "scale" and (low is None or high is None):
+                low, high = low if low is not None else 1, high if high is not None else 6
+            fields.append(Field(fname, label, kind, required, tuple(o.strip().lower() for o in options),
+                                min=low, max=high, max_length=max_length))
+        found[name] = Dataset(name, tuple(fields))
+    return found

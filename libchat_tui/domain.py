@@ -1,0 +1,359 @@
+"""The chat lifecycle and the things a desk holds, with no I/O.
+
+One transition table (`TRANSITIONS`) says which action moves a chat from which state to
+which. Every transition records when (UTC) and by whom (`Actor`). Anything else raises
+`IllegalTransition`, which names the state and the attempted action.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class ChatState(StrEnum):
+    """Where a chat is in its life."""
+
+    WAITING = "waiting"
+    ACTIVE = "active"
+    RECONNECTING = "reconnecting"
+    ENDED = "ended"
+    DISCONNECTED = "disconnected"
+    CLOSED = "closed"
+
+
+class Action(StrEnum):
+    """Things that happen to a chat and may change its state."""
+
+    ACCEPT = "accept"
+    END_BY_LIBRARIAN = "end_by_librarian"
+    END_BY_PATRON = "end_by_patron"
+    CONNECTION_LOST = "connection_lost"
+    RESUME = "resume"
+    GRACE_EXPIRED = "grace_expired"
+    CLOSE = "close"
+
+
+W, A, R = ChatState.WAITING, ChatState.ACTIVE, ChatState.RECONNECTING
+E, D, C = ChatState.ENDED, ChatState.DISCONNECTED, ChatState.CLOSED
+
+#: (state, action) -> new state. RESUME from RECONNECTING goes back to ACTIVE when the
+#: chat has an owner and to WAITING when nobody had accepted it yet (see `next_state`).
+TRANSITIONS: dict[tuple[ChatState, Action], ChatState] = {
+    (W, Action.ACCEPT): A,
+    (W, Action.END_BY_PATRON): E,  # the patron gave up waiting: a missed chat
+    (W, Action.CONNECTION_LOST): R,
+    (A, Action.END_BY_LIBRARIAN): E,
+    (A, Action.END_BY_PATRON): E,
+    (A, Action.CONNECTION_LOST): R,
+    (R, Action.RESUME): A,
+    (R, Action.GRACE_EXPIRED): D,
+    (R, Action.END_BY_LIBRARIAN): E,
+    (R, Action.END_BY_PATRON): E,
+    (E, Action.CLOSE): C,
+    (D, Action.CLOSE): C,
+}
+
+#: States shown on the dashboard (everything but closed).
+OPEN_STATES = frozenset({W, A, R, E, D})
+#: States in which the after-chat work is done and Close is allowed.
+FINISHED_STATES = frozenset({E, D})
+#: States in which the patron can still talk.
+LIVE_STATES = frozenset({W, A, R})
+
+
+class DomainError(Exception):
+    """A request the desk refuses. `code` is the protocol error code."""
+
+    code = "refused"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class IllegalTransition(DomainError):
+    """An action that the chat's current state does not allow."""
+
+    code = "illegal_transition"
+
+    def __init__(self, chat_id: int, state: ChatState, action: Action) -> None:
+        super().__init__(
+            f"Chat {chat_id} is {state.value}; it cannot take the action "
+            f"'{action.value}' ({describe_refusal(state, action)})."
+        )
+        self.state = state
+        self.action = action
+
+
+def describe_refusal(state: ChatState, action: Action) -> str:
+    """A human reason for a refused action, for error messages."""
+    if action is Action.CLOSE:
+        return "only an ended or disconnected chat can be closed"
+    if action is Action.ACCEPT:
+        return "only a waiting chat can be accepted"
+    if state in FINISHED_STATES or state is C:
+        return "the chat is already over"
+    return "not allowed in this state"
+
+
+def next_state(state: ChatState, action: Action, *, has_owner: bool) -> ChatState:
+    """The state `action` leads to from `state`; raises KeyError if not allowed."""
+    target = TRANSITIONS[(state, action)]
+    if action is Action.RESUME and not has_owner:
+        return W
+    return target
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who caused something: a librarian (id + display name), the patron, or the system."""
+
+    kind: str  # "librarian" | "patron" | "system"
+    id: str = ""
+    name: str = ""
+
+    def to_wire(self) -> dict[str, str]:
+        return {"kind": self.kind, "id": self.id, "name": self.name}
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Actor:
+        return cls(str(data.get("kind", "system")), str(data.get("id", "")), str(data.get("name", "")))
+
+
+PATRON = Actor("patron", "", "Patron")
+SYSTEM = Actor("system", "", "System")
+
+
+def librarian(librarian_id: str, name: str) -> Actor:
+    return Actor("librarian", librarian_id, name)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(ts: datetime | None) -> str | None:
+    return None if ts is None else ts.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def parse_ts(text: str | None) -> datetime | None:
+    return None if not text else datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One recorded state change."""
+
+    chat_id: int
+    action: Action
+    from_state: ChatState
+    to_state: ChatState
+    at: datetime
+    by: Actor
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "action": self.action.value,
+            "from": self.from_state.value,
+            "to": self.to_state.value,
+            "at": iso(self.at),
+            "by": self.by.to_wire(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A chat as the desk knows it. Immutable: transitions return a new Chat."""
+
+    id: int
+    patron_name: str
+    patron_email: str | None
+    question: str
+    state: ChatState
+    created_at: datetime
+    last_activity: datetime
+    owner: Actor | None = None
+    accepted_at: datetime | None = None
+    ended_at: datetime | None = None
+    closed_at: datetime | None = None
+    last_change: Transition | None = None
+    grace_deadline: datetime | None = None
+    message_count: int = 0
+    note_count: int = 0
+    ticket_offered: bool = False
+    patron_ticket_id: int | None = None
+    ticket_ids: tuple[int, ...] = ()
+    analytics: tuple[str, ...] = field(default=())
+
+    def apply(self, action: Action, by: Actor, at: datetime) -> tuple[Chat, Transition]:
+        """Take `action`; return the new chat and the transition, or raise IllegalTransition."""
+        try:
+            target = next_state(self.state, action, has_owner=self.owner is not None)
+        except KeyError:
+            raise IllegalTransition(self.id, self.state, action) from None
+        change = Transition(self.id, action, self.state, target, at, by)
+        updates: dict[str, Any] = {"state": target, "last_change": change, "last_activity": at}
+        if action is Action.ACCEPT:
+            updates.update(owner=by, accepted_at=at)
+        if target in FINISHED_STATES:
+            updates["ended_at"] = at
+        if target is C:
+            updates["closed_at"] = at
+        if target is not R:
+            updates["grace_deadline"] = None
+        if action is Action.GRACE_EXPIRED:
+            updates["ticket_offered"] = True
+        return replace(self, **updates), change
+
+    @property
+    def wait_seconds(self) -> float | None:
+        """How long the patron waited before a librarian accepted (None if never)."""
+        if self.accepted_at is None:
+            return None
+        return (self.accepted_at - self.created_at).total_seconds()
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "patron": {"name": self.patron_name, "email": self.patron_email},
+            "question": self.question,
+            "state": self.state.value,
+            "created_at": iso(self.created_at),
+            "last_activity": iso(self.last_activity),
+            "owner": None if self.owner is None else self.owner.to_wire(),
+            "accepted_at": iso(self.accepted_at),
+            "ended_at": iso(self.ended_at),
+            "closed_at": iso(self.closed_at),
+            "last_change": None if self.last_change is None else self.last_change.to_wire(),
+            "grace_deadline": iso(self.grace_deadline),
+            "message_count": self.message_count,
+            "note_count": self.note_count,
+            "ticket_offered": self.ticket_offered,
+            "patron_ticket_id": self.patron_ticket_id,
+            "ticket_ids": list(self.ticket_ids),
+            "analytics": list(self.analytics),
+        }
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Chat:
+        change = data.get("last_change")
+        owner = data.get("owner")
+        return cls(
+            id=int(data["id"]),
+            patron_name=str(data["patron"]["name"]),
+            patron_email=data["patron"].get("email"),
+            question=str(data["question"]),
+            state=ChatState(data["state"]),
+            created_at=_ts(data["created_at"]),
+            last_activity=_ts(data["last_activity"]),
+            owner=None if owner is None else Actor.from_wire(owner),
+            accepted_at=parse_ts(data.get("accepted_at")),
+            ended_at=parse_ts(data.get("ended_at")),
+            closed_at=parse_ts(data.get("closed_at")),
+            last_change=None
+            if change is None
+            else Transition(
+                int(data["id"]),
+                Action(change["action"]),
+                ChatState(change["from"]),
+                ChatState(change["to"]),
+                _ts(change["at"]),
+                Actor.from_wire(change["by"]),
+            ),
+            grace_deadline=parse_ts(data.get("grace_deadline")),
+            message_count=int(data.get("message_count", 0)),
+            note_count=int(data.get("note_count", 0)),
+            ticket_offered=bool(data.get("ticket_offered", False)),
+            patron_ticket_id=data.get("patron_ticket_id"),
+            ticket_ids=tuple(data.get("ticket_ids", ())),
+            analytics=tuple(data.get("analytics", ())),
+        )
+
+
+def _ts(text: str) -> datetime:
+    value = parse_ts(text)
+    assert value is not None
+    return value
+
+
+class Sender(StrEnum):
+    PATRON = "patron"
+    LIBRARIAN = "librarian"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One line of a transcript: from the patron, a librarian, or a system event."""
+
+    id: int
+    chat_id: int
+    sender: Sender
+    author: str
+    text: str
+    at: datetime
+    librarian_id: str = ""
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "chat_id": self.chat_id,
+            "sender": self.sender.value,
+            "author": self.author,
+            "librarian_id": self.librarian_id,
+            "text": self.text,
+            "at": iso(self.at),
+        }
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Message:
+        return cls(
+            id=int(data["id"]),
+            chat_id=int(data["chat_id"]),
+            sender=Sender(data["sender"]),
+            author=str(data.get("author", "")),
+            text=str(data["text"]),
+            at=_ts(data["at"]),
+            librarian_id=str(data.get("librarian_id", "")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """An internal note: stored with the chat, never sent to the patron."""
+
+    id: int
+    chat_id: int
+    librarian_id: str
+    author: str
+    text: str
+    at: datetime
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "chat_id": self.chat_id,
+            "librarian_id": self.librarian_id,
+            "author": self.author,
+            "text": self.text,
+            "at": iso(self.at),
+        }
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Note:
+        return cls(
+            int(data["id"]),
+            int(data["chat_id"]),
+            str(data.get("librarian_id", "")),
+            str(data.get("author", "")),
+            str(data["text"]),
+            _ts(data["at"]),
+        )

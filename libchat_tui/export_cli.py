@@ -1,0 +1,82 @@
+"""`libchat-tui export analytics|tickets|transcript`: files straight from the store.
+
+Reads the SQLite file read-only, so it works with no backend running (and while one
+runs: WAL lets it read alongside the writer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+from datetime import date
+from pathlib import Path
+
+from .backend import queries, rows
+from .backend.runtime import DB_NAME
+from .config import Settings, default_data_dir
+from .exports import analytics_csv, tickets_csv, transcript_document
+
+
+def _day(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date like 2026-11-28: {text!r}") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+                        help=f"the desk's data dir (default: {default_data_dir()})")
+    sub = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
+    analytics = sub.add_parser("analytics", help="Reference Analytics entries of one dataset as CSV")
+    analytics.add_argument("--dataset", default="Chat", help="dataset name (default: Chat)")
+    analytics.add_argument("--from", dest="start", type=_day, required=True, metavar="DATE")
+    analytics.add_argument("--to", dest="end", type=_day, required=True, metavar="DATE")
+    analytics.add_argument("--out", type=Path, default=None, help="file to write (default: stdout)")
+    tickets = sub.add_parser("tickets", help="tickets as CSV")
+    tickets.add_argument("--status", choices=("open", "closed", "all"), default="all")
+    tickets.add_argument("--out", type=Path, default=None, help="file to write (default: stdout)")
+    chat = sub.add_parser("transcript", help="one chat's transcript")
+    chat.add_argument("chat_id", type=int)
+    chat.add_argument("--copy", choices=("patron", "librarian"), default="librarian",
+                      help="patron copy leaves out internal notes and system events")
+    chat.add_argument("--format", dest="fmt", choices=("md", "txt"), default="md")
+    chat.add_argument("--out", type=Path, default=None, help="file to write (default: stdout)")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    db = (args.data_dir or default_data_dir()) / DB_NAME
+    if not db.exists():
+        print(f"libchat-tui export: no desk database at {db}", file=sys.stderr)
+        return 2
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        if args.what == "analytics":
+            if args.start > args.end:
+                print(f"libchat-tui export: --from {args.start} is after --to {args.end}", file=sys.stderr)
+                return 2
+            dataset = settings.datasets.get(args.dataset)
+            if dataset is None:
+                known = ", ".join(sorted(settings.datasets))
+                print(f"libchat-tui export: no dataset '{args.dataset}' is configured (known: {known})",
+                      file=sys.stderr)
+                return 2
+            text = analytics_csv(conn, args.dataset, args.start, args.end,
+                                 [f.name for f in dataset.fields])
+        elif args.what == "tickets":
+            text = tickets_csv(queries.tickets(conn, args.status))
+        else:
+            data = rows.transcript(conn, args.chat_id)
+            if data is None:
+                print(f"libchat-tui export: there is no chat {args.chat_id}", file=sys.stderr)
+                return 2
+            text = transcript_document(data, copy=args.copy, fmt=args.fmt)
+    finally:
+        conn.close()
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0

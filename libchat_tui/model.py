@@ -1,0 +1,175 @@
+"""The console's picture of the desk, built from the desk's event frames. No textual.
+
+`DeskModel.apply(frames)` takes a batch of frames (the console coalesces bursts) and
+returns a `Changes` saying which chats changed, which were removed, which are new and
+waiting, and which transcript lines arrived per chat, so the UI touches only those.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from .domain import Chat, ChatState, Message, Note, Sender
+
+Entry = Message | Note
+
+#: Dashboard order: waiting first, then active, reconnecting, then ended/disconnected.
+STATE_ORDER = {
+    ChatState.WAITING: 0,
+    ChatState.ACTIVE: 1,
+    ChatState.RECONNECTING: 2,
+    ChatState.ENDED: 3,
+    ChatState.DISCONNECTED: 3,
+    ChatState.CLOSED: 4,
+}
+
+
+@dataclass
+class Changes:
+    """What one batch of frames changed."""
+
+    chats: set[int] = field(default_factory=set)
+    removed: set[int] = field(default_factory=set)
+    new_waiting: list[int] = field(default_factory=list)
+    entries: dict[int, list[Entry]] = field(default_factory=lambda: defaultdict(list))
+    tickets: list[dict[str, Any]] = field(default_factory=list)
+    analytics: list[dict[str, Any]] = field(default_factory=list)
+    snapshot: bool = False
+
+    @property
+    def reorder(self) -> bool:
+        return bool(self.chats or self.removed or self.snapshot)
+
+
+class DeskModel:
+    """Chats on the dashboard, unread counts, and the transcripts the console has loaded."""
+
+    def __init__(self, librarian_id: str = "") -> None:
+        self.librarian_id = librarian_id
+        self.chats: dict[int, Chat] = {}
+        self.unread: dict[int, int] = {}
+        self.transcripts: dict[int, list[Entry]] = {}
+        self.typing: dict[int, str] = {}
+        self.open_chat: int | None = None
+
+    def apply(self, frames: list[dict[str, Any]]) -> Changes:
+        changes = Changes()
+        for frame in frames:
+            handler = getattr(self, f"_on_{frame.get('type')}", None)
+            if handler is not None:
+                handler(frame, changes)
+        return changes
+
+    def _on_snapshot(self, frame: dict[str, Any], changes: Changes) -> None:
+        chats = [Chat.from_wire(c) for c in frame["chats"]]
+        gone = set(self.chats) - {c.id for c in chats}
+        self.chats = {c.id: c for c in chats}
+        for chat_id in gone:
+            self.transcripts.pop(chat_id, None)
+            self.unread.pop(chat_id, None)
+        changes.removed |= gone
+        changes.snapshot = True
+        # Transcripts loaded before the snapshot may have missed lines: load them again.
+        self.transcripts.clear()
+
+    def _on_chat(self, frame: dict[str, Any], changes: Changes) -> None:
+        chat = Chat.from_wire(frame["chat"])
+        if chat.state is ChatState.CLOSED:
+            if self.chats.pop(chat.id, None) is not None:
+                changes.removed.add(chat.id)
+            self.unread.pop(chat.id, None)
+            self.transcripts.pop(chat.id, None)
+            return
+        if chat.id not in self.chats and chat.state is ChatState.WAITING:
+            changes.new_waiting.append(chat.id)
+        self.chats[chat.id] = chat
+        changes.chats.add(chat.id)
+
+    def _on_message(self, frame: dict[str, Any], changes: Changes) -> None:
+        message = Message.from_wire(frame["message"])
+        chat = self.chats.get(message.chat_id)
+        if chat is not None:
+            count = max(chat.message_count, self._count_after(message))
+            self.chats[message.chat_id] = _with(chat, message_count=count, last_activity=message.at)
+            changes.chats.add(message.chat_id)
+            if message.sender is Sender.PATRON and message.chat_id != self.open_chat:
+                self.unread[message.chat_id] = self.unread.get(message.chat_id, 0) + 1
+        self.typing.pop(message.chat_id, None)
+        self._add_entry(message.chat_id, message, changes)
+
+    def _count_after(self, message: Message) -> int:
+        return self.chats[message.chat_id].message_count + 1
+
+    def _on_note(self, frame: dict[str, Any], changes: Changes) -> None:
+        note = Note.from_wire(frame["note"])
+        self._add_entry(note.chat_id, note, changes)
+
+    def _on_ticket(self, frame: dict[str, Any], changes: Changes) -> None:
+        changes.tickets.append(frame["ticket"])
+
+    def _on_analytics(self, frame: dict[str, Any], changes: Changes) -> None:
+        changes.analytics.append(frame["entry"])
+
+    def _on_typing(self, frame: dict[str, Any], changes: Changes) -> None:
+        self.typing[int(frame["chat_id"])] = str(frame.get("who", ""))
+
+    def _add_entry(self, chat_id: int, entry: Entry, changes: Changes) -> None:
+        loaded = self.transcripts.get(chat_id)
+        if loaded is None:
+            return
+        if loaded and type(loaded[-1]) is type(entry) and entry.id <= _last_id(loaded, type(entry)):
+            return  # already there (the transcript was fetched after this event was stored)
+        loaded.append(entry)
+        changes.entries[chat_id].append(entry)
+
+    def load_transcript(self, result: dict[str, Any]) -> list[Entry]:
+        """Store a `transcript` command result; messages and notes merged in time order."""
+        chat_id = int(result["chat"]["id"])
+        messages: list[Entry] = [Message.from_wire(m) for m in result["messages"]]
+        notes: list[Entry] = [Note.from_wire(n) for n in result["notes"]]
+        merged = sorted(messages + notes, key=lambda e: (e.at, isinstance(e, Note), e.id))
+        if chat_id in self.chats:
+            self.transcripts[chat_id] = merged
+        return merged
+
+    def mark_read(self, chat_id: int | None) -> None:
+        self.open_chat = chat_id
+        if chat_id is not None:
+            self.unread.pop(chat_id, None)
+
+    def ordered(self) -> list[Chat]:
+        """Dashboard order: waiting (longest waiting first), active, reconnecting, finished."""
+        def key(chat: Chat) -> tuple[int, float]:
+            rank = STATE_ORDER[chat.state]
+            if chat.state is ChatState.WAITING:
+                return rank, chat.created_at.timestamp()
+            return rank, -chat.last_activity.timestamp()
+
+        return sorted(self.chats.values(), key=key)
+
+    def counts(self) -> tuple[int, int]:
+        """(waiting, active) on the desk."""
+        waiting = sum(1 for c in self.chats.values() if c.state is ChatState.WAITING)
+        active = sum(1 for c in self.chats.values() if c.state is ChatState.ACTIVE)
+        return waiting, active
+
+    def next_waiting(self) -> Chat | None:
+        for chat in self.ordered():
+            if chat.state is ChatState.WAITING:
+                return chat
+        return None
+
+
+def _last_id(entries: list[Entry], kind: type) -> int:
+    for entry in reversed(entries):
+        if type(entry) is kind:
+            return entry.id
+    return 0
+
+
+def _with(chat: Chat, **updates: Any) -> Chat:
+    from dataclasses import replace
+
+    return replace(chat, **updates)

@@ -1,0 +1,29 @@
+"""Shared fixtures: a real backend on port 0 with a fake clock and a real SQLite file."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from libchat_tui.backend.clock import FakeClock
+from libchat_tui.backend.runtime import Backend
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def backend(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Backend]:
+    server = Backend(data_dir=tmp_path / "data", grace_seconds=60, clock=clock, token="test-token")
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
