@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 from wire import join, librarian
@@ -211,3 +212,33 @@ async def test_idempotent_retry_returns_the_original_ack(backend: Backend) -> No
     assert (await lib.request("end", id="end-1", chat_id=chat_id, retry=True))["type"] == "ack"
     transcript = await lib.ok("transcript", chat_id=chat_id)
     assert [m["text"] for m in transcript["messages"]].count("Hello") == 1
+
+
+async def test_old_connection_closing_late_does_not_undo_a_resume(backend: Backend) -> None:
+    lib, _ = await librarian(backend.url, backend.token)
+    old, joined = await join(backend.url)
+    chat_id = joined["chat_id"]
+    await lib.ok("accept", chat_id=chat_id)
+    # The patron resumes on a new socket while the old one is not yet noticed dead.
+    new, resumed = await _resume(backend, joined["resume_token"], 0)
+    assert resumed["state"] == "active"
+    await old.close()
+    await asyncio.sleep(0.1)
+    assert backend.desk.chats[chat_id].state.value == "active"
+    await lib.ok("send", chat_id=chat_id, text="Still here for you")
+    got = await new.next_event("message")  # type: ignore[attr-defined]
+    assert got["message"]["text"] == "Still here for you"
+
+
+async def test_late_patron_gets_the_ticket_offer_text(backend: Backend, clock: FakeClock) -> None:
+    lib, _ = await librarian(backend.url, backend.token)
+    pat, joined = await join(backend.url)
+    await lib.ok("accept", chat_id=joined["chat_id"])
+    pat.ws.transport.abort()
+    await lib.next_event("chat", id=joined["chat_id"], state="reconnecting")
+    await clock.advance(61)
+    await lib.next_event("chat", id=joined["chat_id"], state="disconnected")
+    late, info = await _resume(backend, joined["resume_token"], 0)
+    assert info["ticket_offered"] is True
+    offer = await late.next_event("ticket_offer")  # type: ignore[attr-defined]
+    assert "e-mail" in offer["text"]

@@ -19,7 +19,8 @@ from wire import Peer, librarian
 
 from libchat_tui.backend.clock import FakeClock
 from libchat_tui.backend.runtime import Backend
-from libchat_tui.backend.simulator import THANKS, Behaviour, PatronResult, Simulator
+from libchat_tui.backend.simulator import Behaviour, PatronResult, Simulator
+from libchat_tui.backend.simulator_data import THANKS
 from libchat_tui.patron_client import PatronError, PatronSession
 
 TIMEOUT = 15.0

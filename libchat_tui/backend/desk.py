@@ -34,6 +34,9 @@ from .store import Outcome, Store, Tx
 
 log = logging.getLogger(__name__)
 
+#: Lines a transcript may hold before the patron can add no more (librarians still can).
+MAX_TRANSCRIPT = 20_000
+
 PatronSink = Callable[[dict[str, Any]], None]
 Listener = Callable[[list[tuple[int, str]]], None]
 
@@ -229,6 +232,9 @@ class Desk:
             if chat.state not in (ChatState.WAITING, ChatState.ACTIVE):
                 raise DomainError(f"Chat {chat_id} is {chat.state.value}; it takes no messages.",
                                   "illegal_transition")
+            if chat.message_count >= MAX_TRANSCRIPT:
+                raise DomainError("This chat has reached its length limit; please start a new chat.",
+                                  "transcript_full")
             result = await self._add_message(chat, Sender.PATRON, chat.patron_name, text, "")
         return Message.from_wire(result["message"])
 
@@ -260,9 +266,16 @@ class Desk:
                                             patron_connected=False)
         return Chat.from_wire(result["chat"])
 
-    async def connection_lost(self, chat_id: int) -> None:
-        """The patron's socket closed without `leave`: start the reconnect timer."""
+    async def connection_lost(self, chat_id: int, sink: PatronSink | None = None) -> None:
+        """The patron's socket closed without `leave`: start the reconnect timer.
+
+        `sink` is the closing connection's; if the patron has already resumed on a new
+        connection (the old one is only noticed dead later), nothing happens.
+        """
         async with self.lock(chat_id):
+            current = self._sinks.get(chat_id)
+            if sink is not None and current is not None and current != sink:
+                return
             self._sinks.pop(chat_id, None)
             chat = self.chats.get(chat_id)
             if chat is None or chat.state not in (ChatState.WAITING, ChatState.ACTIVE):
@@ -278,11 +291,12 @@ class Desk:
             raise DomainError("That resume token matches no open chat.", "bad_resume_token")
         async with self.lock(chat_id):
             chat = self.get(chat_id)
+            if sink is not None and chat.state in (ChatState.WAITING, ChatState.ACTIVE,
+                                                   ChatState.RECONNECTING):
+                self._sinks[chat_id] = sink  # a resume replaces any older connection
             if chat.state is ChatState.RECONNECTING:
                 result = await self._transition(chat, Action.RESUME, PATRON, patron_connected=True)
                 chat = Chat.from_wire(result["chat"])
-            if sink is not None and chat.state in (ChatState.WAITING, ChatState.ACTIVE):
-                self._sinks[chat_id] = sink
 
             def missed(conn: Any) -> list[dict[str, Any]]:
                 got = conn.execute(

@@ -24,7 +24,7 @@ from .. import protocol as p
 from ..analytics import DEFAULT_DATASETS, Dataset
 from ..domain import Actor, DomainError, iso, librarian
 from . import afterchat
-from .desk import Desk
+from .desk import TICKET_OFFER, Desk
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +251,7 @@ class DeskServer:
             if self._patrons_by_address[address] <= 0:
                 del self._patrons_by_address[address]
             if session.chat_id is not None and not session.left and not self.shutting_down:
-                await self.desk.connection_lost(session.chat_id)
+                await self.desk.connection_lost(session.chat_id, session.sink)
 
 
 class PatronSession:
@@ -298,7 +298,13 @@ class PatronSession:
         except DomainError as exc:
             await self.ws.send(p.error(cmd.id, exc.code, exc.message))
             return
+        except Exception:
+            log.exception("patron command %s failed", cmd.type)
+            await self.ws.send(p.error(cmd.id, "internal", "The desk hit an unexpected error."))
+            return
         await self.ws.send(p.ack(cmd.id, result))
+        if cmd.type == "resume" and result.get("ticket_offered"):
+            self.sink({"type": "ticket_offer", "text": TICKET_OFFER})
 
     async def _command(self, cmd: p.Command) -> dict[str, Any]:
         if cmd.type in ("join", "resume"):

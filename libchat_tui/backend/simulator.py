@@ -3,8 +3,9 @@
 Each patron is a real `/patron` client (`PatronSession`), so the simulator exercises the
 same path as a real chat widget. Who arrives, what they ask and how they behave is
 planned up front from `random.Random(seed)` by the pure `plan_patron`, so a seed always
-gives the same patrons. Every wait is divided by `speed`. A patron that hits an error
-is logged and ends; the simulator itself never crashes and never floods the server.
+gives the same patrons. A patron's waits are divided by `speed` (the desk's grace
+period is not; see `Simulator`). A patron that hits an error is logged and ends; the
+simulator itself never crashes and never floods the server.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..patron_client import ConnectionLost, PatronError, PatronSession
-from .simulator_data import COMMON_ANSWERS, FIRST_NAMES, LAST_NAMES, SLOTS, TOPICS, Topic
+from . import simulator_data as data
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +50,6 @@ WEIGHTS: dict[Behaviour, int] = {
 DROPS = frozenset(
     {Behaviour.DROPS_AND_RESUMES, Behaviour.DROPS_FOR_GOOD, Behaviour.DROPS_AND_TAKES_TICKET}
 )
-EMAIL_DOMAINS = ("students.example.edu", "example.edu", "mail.example.com", "example.org")
-THANKS = ("Thank you so much, that's really helpful!", "Great, thanks for your help!",
-          "Perfect, that answers it. Thanks!", "Thanks a lot, have a nice day.",
-          "Okay, I'll try that. Thank you!")
-ACKS = ("Okay, that makes sense.", "Let me try that.", "Oh, I didn't know that.",
-        "Hmm, okay.", "Got it.")
-SORRY = ("Sorry, my wifi dropped. I'm back.", "Sorry about that, lost my connection!",
-         "I'm back, my laptop went to sleep.")
 #: Seconds (simulated) a patron will wait for a reply before leaving.
 IDLE_SECONDS = 600.0
 
@@ -97,7 +90,7 @@ def _email(rng: random.Random, first: str, last: str) -> str:
     f, la = _ascii(first), _ascii(last)
     number = rng.randint(1, 99)
     local = rng.choice((f"{f}.{la}", f"{f[0]}{la}", f"{f}{la[:3]}{number}", f"{f}_{la}"))
-    return f"{local}@{rng.choice(EMAIL_DOMAINS)}"
+    return f"{local}@{rng.choice(data.EMAIL_DOMAINS)}"
 
 
 def _format(text: str, slots: dict[str, str]) -> str:
@@ -112,12 +105,12 @@ def plan_patron(
     behaviours: Sequence[Behaviour] | None = None,
 ) -> PatronPlan:
     """Plan patron number `index` from `rng` (pure: no I/O, no clock)."""
-    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    first, last = rng.choice(data.FIRST_NAMES), rng.choice(data.LAST_NAMES)
     name = first if rng.random() < 0.4 else f"{first} {last}"
     email = _email(rng, first, last) if rng.random() < 0.75 else None
-    key = rng.choice(sorted(TOPICS))
-    topic: Topic = TOPICS[key]
-    slots = {slot: rng.choice(options) for slot, options in sorted(SLOTS.items())}
+    key = rng.choice(sorted(data.TOPICS))
+    topic: data.Topic = data.TOPICS[key]
+    slots = {slot: rng.choice(options) for slot, options in sorted(data.SLOTS.items())}
     slots["email"] = email or ""
     question = _format(rng.choice(topic.questions), slots)
     kinds = list(behaviours) if behaviours else list(WEIGHTS)
@@ -135,8 +128,8 @@ def plan_patron(
         arrival_delay=arrival, patience=patience, exchanges=exchanges,
         drop_at=rng.randint(1, exchanges), offline_seconds=rng.uniform(3.0, 15.0),
         chars_per_second=rng.uniform(3.0, 8.0), follow_ups=follow_ups,
-        answers=tuple((k, v.format(**slots)) for k, v in topic.answers + COMMON_ANSWERS),
-        thanks=rng.choice(THANKS), ticket_email=ticket_email,
+        answers=tuple((k, v.format(**slots)) for k, v in topic.answers + data.COMMON_ANSWERS),
+        thanks=rng.choice(data.THANKS), ticket_email=ticket_email,
         ticket_details=f"I was asking: {question} Please e-mail me when you can.",
         seed=rng.getrandbits(32),
     )
@@ -163,7 +156,7 @@ def reply_to(plan: PatronPlan, librarian_text: str, turn: int, rng: random.Rando
         return rng.choice(("Thanks, opening the link now.", "Okay, I see the page."))
     if turn < len(plan.follow_ups):
         return plan.follow_ups[turn]
-    return rng.choice(ACKS)
+    return rng.choice(data.ACKS)
 
 
 @dataclass
@@ -341,7 +334,7 @@ class Simulator:
             return "ticket"
         if session.state not in ("waiting", "active"):
             return f"came_back_{session.state}"
-        await self._say(session, plan, rng, rng.choice(SORRY))
+        await self._say(session, plan, rng, rng.choice(data.SORRY))
         if missed:  # put the last missed line back so the conversation answers it
             session.events.put_nowait({"type": "message", "message": missed[-1]})
         return None

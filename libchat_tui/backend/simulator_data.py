@@ -32,6 +32,15 @@ LAST_NAMES = (
     "Mbeki", "Fischer", "Costa", "Lee",
 )
 
+EMAIL_DOMAINS = ("students.example.edu", "example.edu", "mail.example.com", "example.org")
+THANKS = ("Thank you so much, that's really helpful!", "Great, thanks for your help!",
+          "Perfect, that answers it. Thanks!", "Thanks a lot, have a nice day.",
+          "Okay, I'll try that. Thank you!")
+ACKS = ("Okay, that makes sense.", "Let me try that.", "Oh, I didn't know that.",
+        "Hmm, okay.", "Got it.")
+SORRY = ("Sorry, my wifi dropped. I'm back.", "Sorry about that, lost my connection!",
+         "I'm back, my laptop went to sleep.")
+
 SLOTS: dict[str, tuple[str, ...]] = {
     "day": ("Sunday", "Saturday", "Labor Day", "the Friday before exams", "New Year's Eve"),
     "branch": ("main library", "science library", "music library", "law library",
