@@ -199,8 +199,10 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
             raise r.fail("keys", binding, f"must be keys like \"ctrl+e\" or \"f5,ctrl+x\", got {key!r}")
 
     la = r.table(doc, "libanswers", {"site", "client_id"})
-    libanswers = LibAnswersSettings(r.string(la, "libanswers", "site"), r.string(la, "libanswers", "client_id"),
-                                    env.get("LIBANSWERS_CLIENT_SECRET") or None)
+    libanswers = LibAnswersSettings(
+        r.string(la, "libanswers", "site"), r.string(la, "libanswers", "client_id"),
+        env.get("LIBANSWERS_CLIENT_SECRET") or None,
+    )
 
     return Settings(
         librarian=LibrarianSettings(name),
@@ -260,8 +262,10 @@ def _datasets(r: _Reader, doc: dict[str, Any]) -> dict[str, Dataset]:
             if not isinstance(label, str):
                 raise r.fail(fsec, "label", f"must be text, got {label!r}")
             max_length = raw.get("max_length", 2000)
-            if isinstance(max_length, bool) or not isinstance(max_length, int) or not 1 <= max_length <= 100_000:
-                raise r.fail(fsec, "max_length", f"must be a whole number from 1 to 100000, got {max_length!r}")
+            if (isinstance(max_length, bool) or not isinstance(max_length, int)
+                    or not 1 <= max_length <= 100_000):
+                raise r.fail(fsec, "max_length",
+                             f"must be a whole number from 1 to 100000, got {max_length!r}")
             low, high = bounds
             if kind == "scale" and (low is None or high is None):
                 low, high = low if low is not None else 1, high if high is not None else 6

@@ -1,0 +1,1 @@
+"""The Textual console. Everything that imports textual lives under here."""

@@ -1,0 +1,278 @@
+"""The dashboard: the chat list on the left, the open chat on the right.
+
+Every action is a `Binding` with an id (remappable from `[keys]`), shown in the footer
+only when it applies (`check_action`), and offered by the command palette. Ctrl keys
+are priority bindings so they work from the composer too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Static
+
+from ...domain import Chat, ChatState
+from ...model import Changes
+from ...sanitize import clean_name
+from ..widgets.chat_list import ChatList
+from ..widgets.chat_pane import ChatPane
+from .confirm import Confirm
+
+if TYPE_CHECKING:
+    from ..app import LibChatApp
+
+#: Actions that need a chat, and the states in which they apply.
+APPLIES: dict[str, frozenset[ChatState]] = {
+    "accept_open": frozenset(ChatState) - {ChatState.CLOSED},
+    "end_chat": frozenset({ChatState.ACTIVE, ChatState.RECONNECTING}),
+    "close_chat": frozenset({ChatState.ENDED, ChatState.DISCONNECTED}),
+    "note": frozenset(ChatState) - {ChatState.CLOSED},
+    "ticket": frozenset(ChatState) - {ChatState.CLOSED},
+    "analytics": frozenset(ChatState) - {ChatState.CLOSED},
+    "export": frozenset(ChatState) - {ChatState.CLOSED},
+}
+
+
+class DashboardScreen(Screen[None]):
+    """Where the librarian spends the day."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back to list", id="back"),
+        Binding("ctrl+e", "end_chat", "End chat", priority=True, id="end-chat"),
+        Binding("ctrl+w", "close_chat", "Close chat", priority=True, id="close-chat"),
+        Binding("ctrl+n", "note", "Note", priority=True, id="note"),
+        Binding("ctrl+t", "ticket", "Ticket", priority=True, id="ticket"),
+        Binding("ctrl+r", "analytics", "Analytics", priority=True, id="analytics"),
+        Binding("ctrl+j", "next_waiting", "Next waiting", priority=True, id="next-waiting"),
+        Binding("ctrl+o", "export", "Export", priority=True, id="export"),
+        Binding("f2", "tickets", "Tickets", id="tickets"),
+        Binding("f3", "history", "History", id="history"),
+        Binding("f4", "stats", "Statistics", id="stats"),
+        Binding("f1", "help", "Keys", id="help"),
+    ]
+
+    app: LibChatApp
+
+    def __init__(self) -> None:
+        super().__init__(id="dashboard")
+        self._load_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="desk-bar", markup=False)
+        yield Static("", id="banner", markup=False)
+        with Horizontal(id="desk"):
+            yield ChatList(id="chat-list")
+            yield ChatPane(id="chat-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.pane.me = self.app.librarian_id
+        self.chat_list.focus()
+        self.refresh_desk_bar()
+        self.pane.show(None, self.app.now())
+        self.set_interval(1.0, self._tick)
+
+    @property
+    def chat_list(self) -> ChatList:
+        return self.query_one(ChatList)
+
+    @property
+    def pane(self) -> ChatPane:
+        return self.query_one(ChatPane)
+
+    @property
+    def chat(self) -> Chat | None:
+        """The chat in the pane (the highlighted one), as the model knows it now."""
+        shown = self.pane.chat
+        return None if shown is None else self.app.model.chats.get(shown.id, shown)
+
+    # --- updates from the desk -------------------------------------------------------
+
+    def apply_changes(self, changes: Changes) -> None:
+        model = self.app.model
+        now = self.app.now()
+        if changes.reorder:
+            self.chat_list.show(model.ordered(), model.unread, now)
+        shown = self.pane.chat
+        if shown is not None:
+            if shown.id in changes.removed:
+                self.pane.show(None, now)
+            elif shown.id in changes.chats or changes.snapshot:
+                self.pane.chat = model.chats.get(shown.id, shown)
+                self.pane.refresh_header(now)
+            if shown.id in changes.entries:
+                self.pane.append(changes.entries[shown.id])
+            if changes.snapshot and shown.id in model.chats:
+                self._load_transcript(shown.id)
+        if self.pane.chat is None and self.chat_list.chat_id is not None:
+            self._open(self.chat_list.chat_id)
+        self.refresh_desk_bar()
+        self.refresh_bindings()
+
+    def refresh_desk_bar(self) -> None:
+        waiting, active = self.app.model.counts()
+        status = self.app.connection_text()
+        name = clean_name(self.app.librarian_name, 40)
+        self.query_one("#desk-bar", Static).update(
+            f" {name}   ● {waiting} waiting   ▶ {active} active   {status}")
+        banner = self.query_one("#banner", Static)
+        text = self.app.banner_text()
+        banner.display = bool(text)
+        banner.update(text)
+
+    def _tick(self) -> None:
+        """Once a second: countdowns and waiting times."""
+        now = self.app.now()
+        if self.pane.chat is not None:
+            self.pane.refresh_header(now)
+        model = self.app.model
+        timed = [c for c in model.chats.values()
+                 if c.state in (ChatState.WAITING, ChatState.RECONNECTING)]
+        if timed:
+            self.chat_list.update_rows(timed, model.unread, now)
+        if now.second % 30 == 0:
+            self.chat_list.update_rows(list(model.chats.values()), model.unread, now)
+
+    # --- list and pane ---------------------------------------------------------------
+
+    @on(ChatList.Moved)
+    def _moved(self, event: ChatList.Moved) -> None:
+        if event.chat_id is None:
+            self.pane.show(None, self.app.now())
+        else:
+            self._open(event.chat_id)
+        self.refresh_bindings()
+
+    @on(ChatList.Chosen)
+    def _chosen(self, event: ChatList.Chosen) -> None:
+        self.run_worker(self._accept_open(event.chat_id), exclusive=False)
+
+    def _open(self, chat_id: int) -> None:
+        """Show a chat in the pane now; load its transcript after the highlight settles."""
+        model = self.app.model
+        chat = model.chats.get(chat_id)
+        if chat is None:
+            return
+        model.mark_read(chat_id)
+        cached = model.transcripts.get(chat_id)
+        self.pane.show(chat, self.app.now(), cached, self.app.drafts.get(f"message:{chat_id}"))
+        self.chat_list.update_rows([chat], model.unread, self.app.now())
+        if cached is None:
+            if self._load_timer is not None:
+                self._load_timer.stop()
+            self._load_timer = self.set_timer(0.12, lambda: self._load_transcript(chat_id))
+
+    @work(group="transcript", exclusive=True)
+    async def _load_transcript(self, chat_id: int) -> None:
+        result = await self.app.request("transcript", quiet=True, chat_id=chat_id)
+        if result is None or self.pane.chat is None or self.pane.chat.id != chat_id:
+            return
+        entries = self.app.model.load_transcript(result)
+        self.pane.show(self.app.model.chats.get(chat_id, self.pane.chat), self.app.now(), entries)
+
+    @on(ChatPane.Send)
+    async def _send(self, event: ChatPane.Send) -> None:
+        composer = self.pane.composer
+        composer.value = ""
+        self.app.drafts.set(f"message:{event.chat_id}", "")
+        result = await self.app.request("send", chat_id=event.chat_id, text=event.text)
+        if result is None and not composer.value:  # refused: give the text back
+            composer.value = event.text
+            self.app.drafts.set(f"message:{event.chat_id}", event.text)
+
+    @on(ChatPane.Typing)
+    def _typing(self, event: ChatPane.Typing) -> None:
+        self.app.drafts.set(f"message:{event.chat_id}", event.text)
+        if event.text:
+            self.app.typing(event.chat_id)
+
+    # --- actions ---------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        states = APPLIES.get(action)
+        if action in ("tickets", "history", "stats"):
+            return self.app.has_screen_for(action)
+        if states is None:
+            if action == "next_waiting":
+                return self.app.model.next_waiting() is not None or None
+            return True
+        chat = self.chat
+        if chat is None or chat.state not in states:
+            return False
+        if action == "end_chat" and (chat.owner is None or chat.owner.id != self.app.librarian_id):
+            return None
+        return action == "accept_open" or self.app.has_screen_for(action)
+
+    async def _accept_open(self, chat_id: int) -> None:
+        self.chat_list.select_chat(chat_id)
+        self._open(chat_id)
+        chat = self.app.model.chats.get(chat_id)
+        if chat is not None and chat.state is ChatState.WAITING:
+            result = await self.app.request("accept", chat_id=chat_id)
+            if result is None:
+                return
+            self.app.apply_now(result)
+        self.pane.composer.focus()
+
+    async def action_accept_open(self) -> None:
+        chat_id = self.chat_list.chat_id
+        if chat_id is not None:
+            await self._accept_open(chat_id)
+
+    def action_back(self) -> None:
+        self.chat_list.focus()
+
+    def action_end_chat(self) -> None:
+        chat = self.chat
+        if chat is None:
+            return
+        question = f"End the chat with {clean_name(chat.patron_name, 40)}?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self.app.request("end", chat_id=chat.id))
+
+        self.app.push_screen(Confirm(question), answered)
+
+    async def action_close_chat(self) -> None:
+        chat = self.chat
+        if chat is not None:
+            await self.app.request("close", chat_id=chat.id)
+            self.chat_list.focus()
+
+    async def action_next_waiting(self) -> None:
+        chat = self.app.model.next_waiting()
+        if chat is None:
+            self.notify("No chats are waiting.", markup=False)
+            return
+        await self._accept_open(chat.id)
+
+    def action_help(self) -> None:
+        self.app.show_help()
+
+    def action_note(self) -> None:
+        self.app.open_after_chat("note", self.chat)
+
+    def action_ticket(self) -> None:
+        self.app.open_after_chat("ticket", self.chat)
+
+    def action_analytics(self) -> None:
+        self.app.open_after_chat("analytics", self.chat)
+
+    def action_export(self) -> None:
+        self.app.open_after_chat("export", self.chat)
+
+    def action_tickets(self) -> None:
+        self.app.open_after_chat("tickets", None)
+
+    def action_history(self) -> None:
+        self.app.open_after_chat("history", None)
+
+    def action_stats(self) -> None:
+        self.app.open_after_chat("stats", None)

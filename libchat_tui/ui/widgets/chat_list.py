@@ -1,0 +1,130 @@
+"""The dashboard's chat list: one line per chat, virtual (an OptionList), never ListView.
+
+Rows are rebuilt only for chats that changed; the highlighted chat stays highlighted
+when the order changes. Patron text reaches the row only through the sanitiser, as
+Content (never markup).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.binding import Binding
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from ...domain import Chat, ChatState
+from ...sanitize import clean, clean_name
+from ..badges import BADGE_WIDTH, badge, duration
+
+
+class ChatList(OptionList):
+    """Every chat on the desk, waiting first."""
+
+    BINDINGS = [
+        Binding("enter", "select", "Open", id="accept-open"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="cursor-down"),
+        Binding("up,k", "cursor_up", "Up", show=False, id="cursor-up"),
+    ]
+
+    class Chosen(Message):
+        """The librarian pressed enter (or clicked) on a chat."""
+
+        def __init__(self, chat_id: int) -> None:
+            super().__init__()
+            self.chat_id = chat_id
+
+    class Moved(Message):
+        """The highlight moved to another chat (or to none)."""
+
+        def __init__(self, chat_id: int | None) -> None:
+            super().__init__()
+            self.chat_id = chat_id
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, markup=False)
+        self._order: list[int] = []
+        self._index: dict[int, int] = {}
+        self._shown: tuple[list[Chat], dict[int, int], datetime] | None = None
+        self._width = 0
+
+    @staticmethod
+    def row(chat: Chat, unread: int, now: datetime, width: int = 100) -> Content:
+        """One chat as one line: badge, name, question, time, unread count, RA mark."""
+        if chat.state is ChatState.WAITING:
+            when = f"waiting {duration((now - chat.created_at).total_seconds())}"
+        else:
+            when = f"{duration((now - chat.last_activity).total_seconds())} ago"
+        marks = []
+        if unread:
+            marks.append(f"✉ {unread} new")
+        if chat.analytics:
+            marks.append("✓ RA")
+        tail = "  ".join(marks)
+        name_width = max(8, width - BADGE_WIDTH - 1 - len(when) - 2 - len(tail) - 2)
+        indent = " " * (BADGE_WIDTH + 1)
+        return Content.assemble(
+            badge(chat.state, pad=True), " ",
+            (clean_name(chat.patron_name, name_width).ljust(name_width), "bold"), "  ",
+            (when, "$text-muted"), "  ", (tail, "bold $accent"), "\n", indent,
+            (clean(chat.question, single_line=True, max_len=max(8, width - len(indent))), "$text-muted"),
+        )
+
+    def _row(self, chat: Chat, unread: dict[int, int], now: datetime) -> Content:
+        return self.row(chat, unread.get(chat.id, 0), now, self.scrollable_content_region.width - 2)
+
+    @property
+    def chat_id(self) -> int | None:
+        """The highlighted chat."""
+        option = self.highlighted_option
+        return None if option is None or option.id is None else int(option.id)
+
+    def show(self, chats: list[Chat], unread: dict[int, int], now: datetime) -> None:
+        """Show chats in this order; keep the highlighted chat highlighted."""
+        self._shown = (chats, unread, now)
+        current = self.chat_id
+        order = [c.id for c in chats]
+        options = [Option(self._row(c, unread, now), id=str(c.id)) for c in chats]
+        if order == self._order:
+            for index, option in enumerate(options):
+                self.replace_option_prompt_at_index(index, option.prompt)
+            self.refresh()
+        else:
+            self._order = order
+            self._index = {chat_id: i for i, chat_id in enumerate(order)}
+            self.set_options(options)
+            if current is not None and current in self._index:
+                self.highlighted = self._index[current]
+            elif order:
+                self.highlighted = 0
+        if not order:
+            self.post_message(self.Moved(None))
+
+    def update_rows(self, chats: list[Chat], unread: dict[int, int], now: datetime) -> None:
+        """Redraw just these chats' rows (their position did not change)."""
+        for chat in chats:
+            index = self._index.get(chat.id)
+            if index is not None:
+                self.replace_option_prompt_at_index(index, self._row(chat, unread, now))
+        self.refresh()
+
+    def on_resize(self) -> None:
+        width = self.scrollable_content_region.width
+        if width != self._width and self._shown is not None:
+            self._width = width
+            self.update_rows(*self._shown)
+
+    def select_chat(self, chat_id: int) -> None:
+        if chat_id in self._index:
+            self.highlighted = self._index[chat_id]
+
+    def _on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self.post_message(self.Moved(None if event.option_id is None else int(event.option_id)))
+
+    def _on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option_id is not None:
+            self.post_message(self.Chosen(int(event.option_id)))

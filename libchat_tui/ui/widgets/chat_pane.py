@@ -1,0 +1,131 @@
+"""The chat pane: header, transcript, composer and the buttons that apply now.
+
+Attributes down: the screen calls `show()` with the chat and its transcript. Messages
+up: `ChatPane.Send` when the librarian presses enter in the composer. The buttons run
+the screen's actions, the same ones the keys and the command palette run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, Input
+
+from ...domain import Chat, ChatState
+from ...model import Entry
+from ..after_chat import SCREENS
+from .chat_header import ChatHeader
+from .composer import Composer
+from .transcript_view import TranscriptView
+
+#: Button id -> (label, screen action, states in which it shows).
+BUTTONS: dict[str, tuple[str, str, frozenset[ChatState]]] = {
+    "accept": ("Accept ⏎", "screen.accept_open", frozenset({ChatState.WAITING})),
+    "end": ("End Chat ^E", "screen.end_chat", frozenset({ChatState.ACTIVE, ChatState.RECONNECTING})),
+    "note": ("Note ^N", "screen.note", frozenset(ChatState) - {ChatState.CLOSED}),
+    "ticket": ("Ticket ^T", "screen.ticket", frozenset(ChatState) - {ChatState.CLOSED}),
+    "analytics": ("Analytics ^R", "screen.analytics", frozenset(ChatState) - {ChatState.CLOSED}),
+    "close": ("Close Chat ^W", "screen.close_chat",
+              frozenset({ChatState.ENDED, ChatState.DISCONNECTED})),
+}
+
+
+AFTER_CHAT_BUTTONS = frozenset({"note", "ticket", "analytics"})
+
+
+class ChatPane(Vertical):
+    """One chat, open."""
+
+    class Send(Message):
+        """The librarian wants to send `text` to the patron of `chat_id`."""
+
+        def __init__(self, chat_id: int, text: str) -> None:
+            super().__init__()
+            self.chat_id = chat_id
+            self.text = text
+
+    class Typing(Message):
+        """The composer's text changed (for drafts and the typing signal)."""
+
+        def __init__(self, chat_id: int, text: str) -> None:
+            super().__init__()
+            self.chat_id = chat_id
+            self.text = text
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.chat: Chat | None = None
+        self.me = ""
+
+    def compose(self) -> ComposeResult:
+        yield ChatHeader(id="chat-header")
+        yield TranscriptView(id="transcript")
+        yield Composer(id="composer")
+        with Horizontal(id="chat-actions"):
+            for button_id, (label, action, _states) in BUTTONS.items():
+                yield Button(label, id=f"btn-{button_id}", action=action, compact=True)
+
+    @property
+    def transcript(self) -> TranscriptView:
+        return self.query_one(TranscriptView)
+
+    @property
+    def composer(self) -> Composer:
+        return self.query_one(Composer)
+
+    def show(self, chat: Chat | None, now: datetime, entries: Sequence[Entry] | None = None,
+             draft: str = "") -> None:
+        """Show `chat`; with `entries`, (re)load its transcript; `draft` fills the composer."""
+        switched = chat is None or self.chat is None or chat.id != self.chat.id
+        self.chat = chat
+        self.transcript.me = self.me
+        self.refresh_header(now)
+        if entries is not None:
+            self.transcript.set_entries(entries)
+        elif switched:
+            self.transcript.clear()
+        if switched:
+            with self.composer.prevent(Input.Changed):
+                self.composer.value = draft
+        self._update_controls()
+
+    def append(self, entries: Sequence[Entry]) -> None:
+        self.transcript.append(entries)
+
+    def refresh_header(self, now: datetime) -> None:
+        self.query_one(ChatHeader).show_chat(self.chat, self.me, now)
+        self._update_controls()
+
+    def _update_controls(self) -> None:
+        chat = self.chat
+        for button_id, (_label, _action, states) in BUTTONS.items():
+            button = self.query_one(f"#btn-{button_id}", Button)
+            registered = button_id not in AFTER_CHAT_BUTTONS or button_id in SCREENS
+            button.display = chat is not None and chat.state in states and registered
+        can_talk = (chat is not None and chat.state in (ChatState.ACTIVE, ChatState.RECONNECTING)
+                    and chat.owner is not None and chat.owner.id == self.me)
+        composer = self.composer
+        composer.disabled = not can_talk
+        if chat is None:
+            composer.placeholder = ""
+        elif can_talk:
+            composer.placeholder = "Message the patron — enter sends"
+        elif chat.state is ChatState.WAITING:
+            composer.placeholder = "Accept the chat (enter) to reply"
+        else:
+            composer.placeholder = "This chat is not open for messages"
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value
+        if self.chat is not None and text.strip():
+            self.post_message(self.Send(self.chat.id, text))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self.chat is not None:
+            self.post_message(self.Typing(self.chat.id, event.value))
