@@ -31,6 +31,13 @@ DEFAULT_KEYS: Final = {
 }
 BINDING_IDS: Final = frozenset(DEFAULT_KEYS)
 _KEY = re.compile(r"^[a-z0-9_+\-]+$")
+_HEADER = re.compile(r"^\[\[?\s*([^\]]+?)\s*\]\]?")
+_ASSIGN = re.compile(r"^([^=\[#]+?)\s*=")
+
+
+def _norm(name: str) -> str:
+    """A table or key path as written, without quotes and spaces, for comparing."""
+    return re.sub(r"[\"'\s]", "", name)
 
 
 class ConfigError(Exception):
@@ -109,28 +116,38 @@ class _Reader:
 
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
-        self.lines = text.splitlines()
+        self.lines = text.split("\n")  # TOML counts lines by newline only
 
-    def line_of(self, section: str, key: str | None) -> int:
-        current = ""
-        header_line = 0
+    def line_of(self, section: str, key: str | None, index: int = 0) -> int:
+        """The line defining `key` in `section` (its `index`-th table when it is an array of
+        tables, as a header, a key or a dotted key), else the nearest enclosing line, else 1."""
+        table = _norm(section)
+        target = ".".join(p for p in (table, _norm(key or "")) if p)
+        best, best_depth = 1, -1
+        current, seen = "", -1
         for number, raw in enumerate(self.lines, 1):
             line = raw.strip()
-            header = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", line)
+            header = _HEADER.match(line)
             if header:
-                current = header.group(1).replace('"', "").replace(" ", "")
-                if current == section and header_line == 0:
-                    header_line = number
-                continue
-            if key and current == section and re.match(rf'^"?{re.escape(key)}"?\s*=', line):
+                current = _norm(header.group(1))
+                seen += current == table
+                path = current
+            else:
+                assign = _ASSIGN.match(line)
+                if not assign:
+                    continue
+                path = ".".join(p for p in (current, _norm(assign.group(1))) if p)
+            if table and current == table and seen != index:
+                continue  # another table of the same array
+            if path == target or path.startswith(target + "."):
                 return number
-            if key and not current and section and re.match(rf"^{re.escape(section)}\s*\.", line):
-                return number
-        return header_line or 1
+            if target.startswith(path + ".") and path.count(".") > best_depth:
+                best, best_depth = number, path.count(".")
+        return best
 
-    def fail(self, section: str, key: str | None, message: str) -> ConfigError:
+    def fail(self, section: str, key: str | None, message: str, index: int = 0) -> ConfigError:
         where = f"[{section}] {key}" if key else f"[{section}]"
-        return ConfigError(f"{self.path}, line {self.line_of(section, key)}: {where} {message}")
+        return ConfigError(f"{self.path}, line {self.line_of(section, key, index)}: {where} {message}")
 
     def table(self, doc: dict[str, Any], section: str, allowed: set[str]) -> dict[str, Any]:
         data = doc.get(section, {})
@@ -160,8 +177,10 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             found = re.search(r"line (\d+)", str(exc))
-            line = found.group(1) if found else "1"
+            line = found.group(1) if found else str(max(1, len(text.rstrip("\n").split("\n"))))
             raise ConfigError(f"{where}, line {line}: not valid TOML ({exc})") from None
+        except RecursionError:
+            raise ConfigError(f"{where}, line 1: not valid TOML (nested too deeply)") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{where}, line 1: cannot read the file ({exc})") from None
     else:
@@ -224,43 +243,48 @@ def _datasets(r: _Reader, doc: dict[str, Any]) -> dict[str, Dataset]:
         raise r.fail("analytics", "datasets", "must be a table of datasets")
     for name, body in defined.items():
         section = f"analytics.datasets.{name}"
-        if not isinstance(body, dict) or set(body) - {"fields"}:
-            raise r.fail(section, None, "takes only a list of [[analytics.datasets.NAME.fields]]")
+        if not name.strip() or len(name) > 60 or not name.isprintable():
+            raise r.fail(section, None, "needs a name of 1 to 60 printable characters")
+        if not isinstance(body, dict):
+            raise r.fail(section, None, "must be a table holding [[analytics.datasets.NAME.fields]]")
+        for key in sorted(set(body) - {"fields"}):
+            raise r.fail(section, key, "is not a dataset setting (a dataset takes only its fields)")
         fields_raw = body.get("fields", [])
         if not isinstance(fields_raw, list) or not fields_raw:
             raise r.fail(section, "fields", "must list at least one field")
         fields: list[Field] = []
         fsec = f"{section}.fields"
         allowed = {"name", "label", "kind", "required", "options", "min", "max", "max_length"}
-        for raw in fields_raw:
+        for index, raw in enumerate(fields_raw):
             if not isinstance(raw, dict):
                 raise r.fail(fsec, None, "each field must be a table")
             for key in raw:
                 if key not in allowed:
-                    raise r.fail(fsec, key, f"is not a field setting (known: {', '.join(sorted(allowed))})")
+                    known = ", ".join(sorted(allowed))
+                    raise r.fail(fsec, key, f"is not a field setting (known: {known})", index)
             fname = raw.get("name")
             if not isinstance(fname, str) or not re.match(r"^[a-z][a-z0-9_]{0,39}$", fname):
-                raise r.fail(fsec, "name", f"must be a lowercase identifier, got {fname!r}")
+                raise r.fail(fsec, "name", f"must be a lowercase identifier, got {fname!r}", index)
             if any(f.name == fname for f in fields):
-                raise r.fail(fsec, "name", f"{fname!r} is defined twice")
+                raise r.fail(fsec, "name", f"{fname!r} is defined twice", index)
             kind = raw.get("kind")
             if kind not in KINDS:
-                raise r.fail(fsec, "kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
+                raise r.fail(fsec, "kind", f"must be one of {', '.join(KINDS)}, got {kind!r}", index)
             options = raw.get("options", [])
             if not isinstance(options, list) or not all(isinstance(o, str) and o.strip() for o in options):
-                raise r.fail(fsec, "options", "must be a list of words")
+                raise r.fail(fsec, "options", "must be a list of words", index)
             if kind == "choice" and not options:
-                raise r.fail(fsec, "options", f"are required for the choice field {fname!r}")
+                raise r.fail(fsec, "options", f"are required for the choice field {fname!r}", index)
             bounds = [raw.get("min"), raw.get("max")]
             for key, bound in zip(("min", "max"), bounds, strict=True):
                 if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int)):
-                    raise r.fail(fsec, key, f"must be a whole number, got {bound!r}")
+                    raise r.fail(fsec, key, f"must be a whole number, got {bound!r}", index)
             required = raw.get("required", False)
             if not isinstance(required, bool):
-                raise r.fail(fsec, "required", f"must be true or false, got {required!r}")
+                raise r.fail(fsec, "required", f"must be true or false, got {required!r}", index)
             label = raw.get("label", fname)
-            if not isinstance(label, str):
-                raise r.fail(fsec, "label", f"must be text, got {label!r}")
+            if not isinstance(label, str) or not label.strip():
+                raise r.fail(fsec, "label", f"must be text, got {label!r}", index)
             max_length = raw.get("max_length", 2000)
             if (isinstance(max_length, bool) or not isinstance(max_length, int)
                     or not 1 <= max_length <= 100_000):
@@ -269,6 +293,8 @@ def _datasets(r: _Reader, doc: dict[str, Any]) -> dict[str, Dataset]:
             low, high = bounds
             if kind == "scale" and (low is None or high is None):
                 low, high = low if low is not None else 1, high if high is not None else 6
+            if low is not None and high is not None and low > high:
+                raise r.fail(fsec, "min", f"{low} is above max {high}", index)
             fields.append(Field(fname, label, kind, required, tuple(o.strip().lower() for o in options),
                                 min=low, max=high, max_length=max_length))
         found[name] = Dataset(name, tuple(fields))

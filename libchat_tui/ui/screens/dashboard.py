@@ -207,7 +207,7 @@ class DashboardScreen(Screen[None]):
             return False
         if action == "end_chat" and (chat.owner is None or chat.owner.id != self.app.librarian_id):
             return None
-        return action == "accept_open" or self.app.has_screen_for(action)
+        return action not in ("note", "ticket", "analytics", "export") or self.app.has_screen_for(action)
 
     async def _accept_open(self, chat_id: int) -> None:
         self.chat_list.select_chat(chat_id)

@@ -1,0 +1,262 @@
+"""The console under Pilot, on a real backend with a fake clock: the whole lifecycle by keyboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ui_support import make_app, screen_strips, screen_text, wait_until
+from wire import join
+
+from libchat_tui.backend.clock import FakeClock
+from libchat_tui.backend.runtime import Backend
+from libchat_tui.ui.badges import hm
+from libchat_tui.ui.screens.confirm import Confirm
+from libchat_tui.ui.screens.dashboard import DashboardScreen
+from libchat_tui.ui.screens.help import KeyHelp
+from libchat_tui.ui.widgets.chat_list import ChatList
+from libchat_tui.ui.widgets.composer import Composer
+
+
+def state_of(app, chat_id: int) -> str:  # type: ignore[no-untyped-def]
+    chat = app.model.chats.get(chat_id)
+    return "gone" if chat is None else chat.state.value
+
+
+async def test_accept_send_receive_end_close(backend: Backend, clock: FakeClock, tmp_path: Path) -> None:
+    pat, joined = await join(backend.url, name="Maya Lin", question="Do you have Beloved by Morrison?")
+    chat_id = joined["chat_id"]
+    app = make_app(backend, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: chat_id in app.model.chats, "the chat on the desk")
+        await wait_until(pilot, lambda: "Maya Lin" in screen_text(app), "the row")
+        assert "● NEW" in screen_text(app)
+        await pilot.press("enter")  # accept from the list
+        await wait_until(pilot, lambda: state_of(app, chat_id) == "active", "accepted")
+        assert isinstance(app.focused, Composer)
+        await wait_until(pilot, lambda: "▶ ACTIVE" in screen_text(app), "green badge")
+
+        await pilot.press(*"Yes, on the 3rd floor.")
+        await pilot.press("enter")  # enter in the composer sends
+        heard = await pat.next_event("message")
+        assert heard["message"]["text"] == "Yes, on the 3rd floor."
+        await wait_until(pilot, lambda: "Yes, on the 3rd floor." in screen_text(app), "own line")
+        assert app.screen.query_one(Composer).value == ""
+
+        await pat.ok("message", text="Thank you so much")
+        await wait_until(pilot, lambda: "Thank you so much" in screen_text(app), "patron's line")
+
+        await pilot.press("ctrl+e")  # end, from the composer
+        await wait_until(pilot, lambda: isinstance(app.screen, Confirm), "confirmation")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: state_of(app, chat_id) == "ended", "ended")
+        text = screen_text(app)
+        assert "■ ENDED" in text
+        assert f"Chat ended by you at {hm(clock.now())}" in text
+        assert (await pat.next_event("state"))["state"] == "ended"
+
+        await pilot.press("ctrl+w")
+        await wait_until(pilot, lambda: state_of(app, chat_id) == "gone", "closed and removed")
+        await wait_until(pilot, lambda: "Maya Lin" not in screen_text(app), "row gone")
+
+
+async def test_end_confirmation_can_be_declined(backend: Backend, clock: FakeClock, tmp_path: Path) -> None:
+    _pat, joined = await join(backend.url)
+    app = make_app(backend, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: joined["chat_id"] in app.model.chats)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: state_of(app, joined["chat_id"]) == "active")
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        await pilot.pause(0.1)
+        assert state_of(app, joined["chat_id"]) == "active"
+
+
+async def test_patron_ends_chat(backend: Backend, clock: FakeClock, tmp_path: Path) -> None:
+    pat, joined = await join(backend.url, name="Sam")
+    app = make_app(backend, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: joined["chat_id"] in app.model.chats)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: state_of(app, joined["chat_id"]) == "active")
+        await pat.ok("leave")
+        await wait_until(pilot, lambda: state_of(app, joined["chat_id"]) == "ended")
+        await wait_until(pilot, lambda: f"Chat closed by the patron at {hm(clock.now())}" in screen_text(app))
+        assert "■ ENDED" in screen_text(app)
+
+
+async def test_reconnecting_countdown_back_to_active_then_disconnected(
+    backend: Backend, clock: FakeClock, tmp_path: Path
+) -> None:
+    pat, joined = await join(backend.url, name="Kim")
+    chat_id = joined["chat_id"]
+    app = make_app(backend, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: chat_id in app.model.chats)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: state_of(app, chat_id) == "active")
+        pat.ws.transport.abort()
+        await wait_until(pilot, lambda: state_of(app, chat_id) == "reconnecting")
+        await wait_until(pilot, lambda: "↻ RECONNECTING" in screen_text(app))
+        await wait_until(pilot, lambda: "Patron reconnecting… 60 s left" in screen_text(app))
+        await clock.advance(18)
+        await wait_until(pilot, lambda: "Patron reconnecting… 42 s left" in screen_text(app), "countdown")
+
+        from wire import patron
+
+        back = await patron(backend.url)
+        await back.ok("resume", token=joined["resume_token"], last_message_id=0)
+        await wait_until(pilot, lambda: state_of(app, chat_id) == "active", "resumed")
+        await wait_until(pilot, lambda: "Patron reconnected" in screen_text(app), "system line")
+
+        back.ws.transport.abort()
+        await wait_until(pilot, lambda: state_of(app, chat_id) == "reconnecting")
+        await clock.advance(61)
+        await wait_until(pilot, lambda: state_of(app, chat_id) == "disconnected", "grace ran out")
+        text = screen_text(app)
+        assert "✖ DISCONNECTED" in text
+        assert f"Patron disconnected at {hm(clock.now())} — offered a ticket" in text
+
+
+INJECTIONS = [
+    "[@click=app.quit]click me[/]",
+    "[bold]b[/]",
+    "[link=https://evil.example]x[/link]",
+    "\x1b]52;c;ZXZpbA==\x07clip",
+    "\x1b[2Jwipe",
+    "\x9b31mcsi",
+    "\x1b]0;title\x07t",
+    "rtl\u202eexe.txt",
+]
+
+
+@pytest.mark.parametrize("payload", INJECTIONS)
+async def test_injection_payloads_are_shown_literally(
+    backend: Backend, clock: FakeClock, tmp_path: Path, payload: str
+) -> None:
+    pat, joined = await join(backend.url, name=f"N{payload}", question=f"Q{payload}")
+    app = make_app(backend, clock, tmp_path)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await wait_until(pilot, lambda: joined["chat_id"] in app.model.chats)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: state_of(app, joined["chat_id"]) == "active")
+        await pat.ok("message", text=f"M{payload}")
+        await wait_until(pilot, lambda: app.model.chats[joined["chat_id"]].message_count >= 3)
+        await pilot.pause(0.2)
+        for strip in screen_strips(app):
+            for segment in strip:
+                assert not any(ch in segment.text for ch in "\x1b\x07\x9b\x9d\u202e"), segment
+                style = segment.style
+                if style is not None:
+                    assert not style.link, segment
+                    assert "@click" not in str(style.meta), segment
+        if payload.startswith("["):
+            assert f"M{payload}" in screen_text(app)  # literally, brackets and all
+        # Clicking every cell of the screen runs no action (the app is still here).
+        await pilot.click(offset=(40, 3))
+        await pilot.click(offset=(80, 5))
+        assert app.is_running
+
+
+KEYS = [
+    ("ctrl+j", "next waiting chat"),
+    ("f1", "help"),
+    ("escape", "back to the list"),
+]
+
+
+@pytest.mark.parametrize("where", ["list", "composer"])
+async def test_keys_work_from_list_and_composer(
+    backend: Backend, clock: FakeClock, tmp_path: Path, where: str
+) -> None:
+    _a, first = await join(backend.url, name="First")
+    _b, second = await join(backend.url, name="Second")
+    app = make_app(backend, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: second["chat_id"] in app.model.chats)
+        await pilot.press("enter")  # accept the longest waiting (First)
+        await wait_until(pilot, lambda: state_of(app, first["chat_id"]) == "active")
+        if where == "list":
+            await pilot.press("escape")
+            assert isinstance(app.focused, ChatList)
+        else:
+            assert isinstance(app.focused, Composer)
+        await pilot.press("ctrl+j")  # next waiting: accepts Second
+        await wait_until(pilot, lambda: state_of(app, second["chat_id"]) == "active", "ctrl+j")
+        assert isinstance(app.focused, Composer)
+        if where == "list":
+            await pilot.press("escape")
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, KeyHelp), "help screen")
+        assert "end-chat" in screen_text(app) and "ctrl+e" in screen_text(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: isinstance(app.screen, Confirm), "ctrl+e")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: state_of(app, second["chat_id"]) == "ended")
+        await pilot.press("ctrl+w")
+        await wait_until(pilot, lambda: state_of(app, second["chat_id"]) == "gone", "ctrl+w")
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: not app.is_running, "ctrl+q")
+
+
+async def test_keys_are_remappable_and_footer_follows_state(
+    backend: Backend, clock: FakeClock, tmp_path: Path
+) -> None:
+    _pat, joined = await join(backend.url)
+    app = make_app(backend, clock, tmp_path, config='[keys]\nend-chat = "f9"\n[appearance]\nbell = false\n')
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: joined["chat_id"] in app.model.chats)
+        await pilot.pause(0.2)
+        footer = screen_text(app).splitlines()[-1]
+        assert "End chat" not in footer  # a waiting chat cannot be ended
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: state_of(app, joined["chat_id"]) == "active")
+        await wait_until(pilot, lambda: "End chat" in screen_text(app).splitlines()[-1], "footer")
+        assert "f9" in screen_text(app).splitlines()[-1]
+        await pilot.press("ctrl+e")  # the old key does nothing now
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, Confirm)
+        await pilot.press("f9")
+        await wait_until(pilot, lambda: isinstance(app.screen, Confirm), "remapped key")
+
+
+async def test_palette_offers_only_what_applies(backend: Backend, clock: FakeClock, tmp_path: Path) -> None:
+    _pat, joined = await join(backend.url, name="Pat")
+    app = make_app(backend, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: joined["chat_id"] in app.model.chats)
+        await pilot.pause(0.2)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Accept chat with Pat" in titles and "End chat" not in titles
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: state_of(app, joined["chat_id"]) == "active")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "End chat" in titles and "Close chat" not in titles
+
+
+async def test_new_chat_rings_and_toasts_and_unread_clears(
+    backend: Backend, clock: FakeClock, tmp_path: Path
+) -> None:
+    app = make_app(backend, clock, tmp_path, config="[appearance]\nbell = true\n")
+    rings: list[int] = []
+    app.bell = lambda: rings.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.client is not None and app.client.online)
+        pat, joined = await join(backend.url, name="Ring [b]me[/b]")
+        await wait_until(pilot, lambda: rings, "bell")
+        assert any("New chat from Ring [b]me[/b]" in n.message for n in app._notifications)
+        _b, other = await join(backend.url, name="Other")
+        await wait_until(pilot, lambda: other["chat_id"] in app.model.chats)
+        await pilot.press("enter")  # accept the first one
+        await wait_until(pilot, lambda: state_of(app, joined["chat_id"]) == "active")
+        await pilot.press("escape", "down")  # highlight the other chat
+        await pat.ok("message", text="Are you there?")
+        await wait_until(pilot, lambda: app.model.unread.get(joined["chat_id"]) == 1, "unread")
+        await wait_until(pilot, lambda: "✉ 1 new" in screen_text(app))
+        await pilot.press("up")
+        await wait_until(pilot, lambda: joined["chat_id"] not in app.model.unread, "read")
