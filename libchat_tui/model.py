@@ -94,7 +94,8 @@ class DeskModel:
             count = max(chat.message_count, self._count_after(message))
             self.chats[message.chat_id] = _with(chat, message_count=count, last_activity=message.at)
             changes.chats.add(message.chat_id)
-            if message.sender is Sender.PATRON and message.chat_id != self.open_chat:
+            if (message.sender is Sender.PATRON and message.chat_id != self.open_chat
+                    and chat.state is not ChatState.WAITING):  # a NEW badge says it already
                 self.unread[message.chat_id] = self.unread.get(message.chat_id, 0) + 1
         self.typing.pop(message.chat_id, None)
         self._add_entry(message.chat_id, message, changes)

@@ -8,6 +8,7 @@ server still serves, and the store's invariants hold.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sqlite3
 import tempfile
@@ -60,7 +61,7 @@ def _check_store(db: Path) -> None:
             assert target is not None, (frm, action)
             assert to == target.value or (action == "resume" and to == "waiting")
         for chat_id, chain in chains.items():
-            for (_, _, to), (_, frm, _) in zip(chain, chain[1:], strict=False):
+            for (_, _, to), (_, frm, _) in itertools.pairwise(chain):
                 assert to == frm, chain
             assert sum(1 for a, _, _ in chain if a == "accept") <= 1
             state = conn.execute("SELECT state FROM chats WHERE id=?", (chat_id,)).fetchone()[0]
@@ -98,7 +99,7 @@ async def _scenario(operations: list[tuple[str, str | bytes]]) -> None:
                 except ConnectionClosed:
                     pass
             # The server still serves everyone.
-            fresh, joined = await join(backend.url, name="After")
+            _fresh, joined = await join(backend.url, name="After")
             await lib.next_event("chat", id=joined["chat_id"])
         finally:
             await backend.stop()

@@ -161,7 +161,7 @@ class LibChatApp(App[None]):
                     f"{clean(chat.question, single_line=True, max_len=80)}")
         else:
             text = f"{len(chats)} new chats are waiting."
-        self.notify(text, title="New chat", markup=False)
+        self.notify(text, title="New chat", markup=False, timeout=4)
 
     # --- connection ------------------------------------------------------------------
 
