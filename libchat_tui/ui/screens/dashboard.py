@@ -151,7 +151,7 @@ class DashboardScreen(Screen[None]):
 
     @on(ChatList.Chosen)
     def _chosen(self, event: ChatList.Chosen) -> None:
-        self.run_worker(self._accept_open(event.chat_id), exclusive=False)
+        self.run_worker(self._accept_open(event.chat_id), group="command")
 
     def _open(self, chat_id: int) -> None:
         """Show a chat in the pane now; load its transcript after the highlight settles."""
@@ -177,14 +177,19 @@ class DashboardScreen(Screen[None]):
         self.pane.show(self.app.model.chats.get(chat_id, self.pane.chat), self.app.now(), entries)
 
     @on(ChatPane.Send)
-    async def _send(self, event: ChatPane.Send) -> None:
+    def _send(self, event: ChatPane.Send) -> None:
+        self.pane.composer.value = ""
+        self.run_worker(self._deliver(event.chat_id, event.text), group="send")
+
+    async def _deliver(self, chat_id: int, text: str) -> None:
+        """Send a message (the client keeps it in its outbox file until the desk has it)."""
+        self.app.drafts.set(f"message:{chat_id}", "")
+        result = await self.app.request("send", chat_id=chat_id, text=text)
         composer = self.pane.composer
-        composer.value = ""
-        self.app.drafts.set(f"message:{event.chat_id}", "")
-        result = await self.app.request("send", chat_id=event.chat_id, text=event.text)
-        if result is None and not composer.value:  # refused: give the text back
-            composer.value = event.text
-            self.app.drafts.set(f"message:{event.chat_id}", event.text)
+        if result is None and self.pane.chat is not None and self.pane.chat.id == chat_id \
+                and not composer.value:  # refused: give the text back
+            composer.value = text
+            self.app.drafts.set(f"message:{chat_id}", text)
 
     @on(ChatPane.Typing)
     def _typing(self, event: ChatPane.Typing) -> None:
@@ -220,10 +225,10 @@ class DashboardScreen(Screen[None]):
             self.app.apply_now(result)
         self.pane.composer.focus()
 
-    async def action_accept_open(self) -> None:
+    def action_accept_open(self) -> None:
         chat_id = self.chat_list.chat_id
         if chat_id is not None:
-            await self._accept_open(chat_id)
+            self.run_worker(self._accept_open(chat_id), group="command")
 
     def action_back(self) -> None:
         self.chat_list.focus()
@@ -236,22 +241,22 @@ class DashboardScreen(Screen[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.run_worker(self.app.request("end", chat_id=chat.id))
+                self.run_worker(self.app.request("end", chat_id=chat.id), group="command")
 
         self.app.push_screen(Confirm(question), answered)
 
-    async def action_close_chat(self) -> None:
+    def action_close_chat(self) -> None:
         chat = self.chat
         if chat is not None:
-            await self.app.request("close", chat_id=chat.id)
+            self.run_worker(self.app.request("close", chat_id=chat.id), group="command")
             self.chat_list.focus()
 
-    async def action_next_waiting(self) -> None:
+    def action_next_waiting(self) -> None:
         chat = self.app.model.next_waiting()
         if chat is None:
             self.notify("No chats are waiting.", markup=False)
             return
-        await self._accept_open(chat.id)
+        self.run_worker(self._accept_open(chat.id), group="command")
 
     def action_help(self) -> None:
         self.app.show_help()
