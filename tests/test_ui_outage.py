@@ -83,6 +83,6 @@ async def test_wrong_token_stops_with_a_clear_message(backend: Backend, clock: F
     app.token = "wrong"
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.status.state == "failed", "failed")
-        assert "refused this token" in screen_text(app)
+        await wait_until(pilot, lambda: "refused this token" in screen_text(app), "message")
         await pilot.pause(0.5)
         assert app.status.state == "failed"  # no retry loop
