@@ -6,6 +6,7 @@ console builds its form from the same definitions (sent in the `hello` ack).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -102,7 +103,7 @@ def _whole(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,18}", value.strip()):
         return int(value.strip())
     return None
 
@@ -144,6 +145,8 @@ def validate_entry(dataset: Dataset, fields: dict[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for f in dataset.fields:
         value = fields.get(f.name)
+        if f.kind == "multi" and not _blank(value) and _check(f, value) == []:
+            value = None  # only blank tags, e.g. [" "] or ","
         if _blank(value):
             if f.required:
                 raise AnalyticsError(f.name, f"{f.label} is required.")

@@ -31,13 +31,21 @@ DEFAULT_KEYS: Final = {
 }
 BINDING_IDS: Final = frozenset(DEFAULT_KEYS)
 _KEY = re.compile(r"^[a-z0-9_+\-]+$")
-_HEADER = re.compile(r"^\[\[?\s*([^\]]+?)\s*\]\]?")
-_ASSIGN = re.compile(r"^([^=\[#]+?)\s*=")
+_ASSIGN = re.compile(r"""^((?:[^="'#\[]|"(?:[^"\\]|\\.)*"|'[^']*')+?)\s*=""")
 
 
-def _norm(name: str) -> str:
-    """A table or key path as written, without quotes and spaces, for comparing."""
-    return re.sub(r"[\"'\s]", "", name)
+def _key_path(fragment: str) -> tuple[str, ...] | None:
+    """The key path a TOML header or `key =` fragment names (quotes and escapes resolved)."""
+    try:
+        node: Any = tomllib.loads(fragment)
+    except tomllib.TOMLDecodeError:
+        return None
+    parts: list[str] = []
+    while isinstance(node, dict) and len(node) == 1:
+        ((name, node),) = node.items()
+        parts.append(name)
+        node = node[0] if isinstance(node, list) and node and fragment.startswith("[[") else node
+    return tuple(parts)
 
 
 class ConfigError(Exception):
@@ -121,28 +129,27 @@ class _Reader:
     def line_of(self, section: str, key: str | None, index: int = 0) -> int:
         """The line defining `key` in `section` (its `index`-th table when it is an array of
         tables, as a header, a key or a dotted key), else the nearest enclosing line, else 1."""
-        table = _norm(section)
-        target = ".".join(p for p in (table, _norm(key or "")) if p)
-        best, best_depth = 1, -1
-        current, seen = "", -1
+        target = section if key is None else f"{section}.{key}" if section else key
+        best, best_depth = 1, 0
+        current: tuple[str, ...] = ()
+        seen = -1
         for number, raw in enumerate(self.lines, 1):
             line = raw.strip()
-            header = _HEADER.match(line)
-            if header:
-                current = _norm(header.group(1))
-                seen += current == table
-                path = current
+            header = _key_path(line) if line.startswith("[") else None
+            if header is not None:
+                current, path = header, header
+                seen += ".".join(current) == section
+            elif assign := _ASSIGN.match(line):
+                path = current + (_key_path(assign.group(1) + " = 0") or ())
             else:
-                assign = _ASSIGN.match(line)
-                if not assign:
-                    continue
-                path = ".".join(p for p in (current, _norm(assign.group(1))) if p)
-            if table and current == table and seen != index:
+                continue
+            if section and ".".join(current) == section and seen != index:
                 continue  # another table of the same array
-            if path == target or path.startswith(target + "."):
+            dotted = ".".join(path)
+            if dotted == target or dotted.startswith(target + "."):
                 return number
-            if target.startswith(path + ".") and path.count(".") > best_depth:
-                best, best_depth = number, path.count(".")
+            if target.startswith(dotted + ".") and len(path) > best_depth:
+                best, best_depth = number, len(path)
         return best
 
     def fail(self, section: str, key: str | None, message: str, index: int = 0) -> ConfigError:
@@ -173,7 +180,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
     text = ""
     if where.exists():
         try:
-            text = where.read_text(encoding="utf-8")
+            text = where.read_bytes().decode("utf-8-sig")  # a BOM is fine; newlines as written
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             found = re.search(r"line (\d+)", str(exc))
@@ -289,7 +296,7 @@ def _datasets(r: _Reader, doc: dict[str, Any]) -> dict[str, Dataset]:
             if (isinstance(max_length, bool) or not isinstance(max_length, int)
                     or not 1 <= max_length <= 100_000):
                 raise r.fail(fsec, "max_length",
-                             f"must be a whole number from 1 to 100000, got {max_length!r}")
+                             f"must be a whole number from 1 to 100000, got {max_length!r}", index)
             low, high = bounds
             if kind == "scale" and (low is None or high is None):
                 low, high = low if low is not None else 1, high if high is not None else 6
