@@ -110,7 +110,7 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     token = load_or_create_token(path)
     backend = Backend(
         data_dir=data_dir, grace_seconds=args.grace or settings.desk.grace_seconds, token=token,
-        datasets=settings.datasets, host=args.host, port=args.port,
+        datasets=dict(settings.datasets), host=args.host, port=args.port,
         allowed_origins=frozenset(args.allow_origin),
     )
     try:

@@ -343,7 +343,8 @@ class Desk:
                 tx.event("message", {"message": line.to_wire()})
                 return Outcome({"ticket": ticket}, apply=lambda: self._remember(updated))
 
-            return (await self.store.write(work))["ticket"]
+            ticket: dict[str, Any] = (await self.store.write(work))["ticket"]
+            return ticket
 
     # --- librarian side --------------------------------------------------------------
 

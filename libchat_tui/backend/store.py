@@ -230,7 +230,8 @@ class Store:
         log.error("store commit failed: %s", exc)
         error = StorageError(f"The desk could not save this ({exc}); nothing was changed.")
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._deliver, [(i, error, False) for i in batch], None)
+        failed: list[tuple[_Item, Outcome | BaseException, bool]] = [(i, error, False) for i in batch]
+        self._loop.call_soon_threadsafe(self._deliver, failed, None)
 
     def _deliver(
         self, done: list[tuple[_Item, Outcome | BaseException, bool]], last_seq: int | None
