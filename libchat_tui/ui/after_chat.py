@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..analytics import DEFAULT_DATASETS, Dataset
 from ..domain import Chat
 
 if TYPE_CHECKING:
@@ -16,4 +17,62 @@ if TYPE_CHECKING:
 
 Opener = Callable[["LibChatApp", Chat | None], None]
 
-SCREENS: dict[str, Opener] = {}
+
+def _note(app: LibChatApp, chat: Chat | None) -> None:
+    from .screens.note import NoteScreen
+
+    if chat is not None:
+        app.push_screen(NoteScreen(chat))
+
+
+def _ticket(app: LibChatApp, chat: Chat | None) -> None:
+    from .screens.ticket_form import TicketScreen
+
+    if chat is not None:
+        app.push_screen(TicketScreen(chat))
+
+
+def _analytics(app: LibChatApp, chat: Chat | None) -> None:
+    from .screens.analytics_form import AnalyticsScreen
+
+    if chat is None:
+        return
+    wire = app.client.hello.get("datasets") if app.client is not None else None
+    datasets = {n: Dataset.from_wire(d) for n, d in wire.items()} if wire else dict(DEFAULT_DATASETS)
+    app.push_screen(AnalyticsScreen(chat, datasets))
+
+
+def _export(app: LibChatApp, chat: Chat | None) -> None:
+    from .screens.export_dialog import ExportScreen
+
+    if chat is not None:
+        app.push_screen(ExportScreen(chat, app.export_dir))
+
+
+def _tickets(app: LibChatApp, _chat: Chat | None) -> None:
+    from .screens.tickets import TicketsScreen
+
+    app.push_screen(TicketsScreen())
+
+
+def _history(app: LibChatApp, _chat: Chat | None) -> None:
+    from .screens.history import HistoryScreen
+
+    app.push_screen(HistoryScreen())
+
+
+def _stats(app: LibChatApp, _chat: Chat | None) -> None:
+    from .screens.stats import StatsScreen
+
+    app.push_screen(StatsScreen())
+
+
+SCREENS: dict[str, Opener] = {
+    "note": _note,
+    "ticket": _ticket,
+    "analytics": _analytics,
+    "export": _export,
+    "tickets": _tickets,
+    "history": _history,
+    "stats": _stats,
+}

@@ -40,7 +40,8 @@ class LibChatApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "libchat-tui"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
+        # Not in the footer (no room at 120 columns); in the help screen and the palette.
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False, id="quit"),
     ]
 
     def __init__(
@@ -72,6 +73,7 @@ class LibChatApp(App[None]):
         self._flush_timer: Timer | None = None
         self._typing_sent: dict[int, float] = {}
         self._gc_frozen = False
+        self.export_dir: Path | None = None  # None: ~/libchat-exports
 
     # --- set-up ----------------------------------------------------------------------
 
@@ -247,7 +249,7 @@ class LibChatApp(App[None]):
                                                 *self.BINDINGS) if isinstance(b, Binding)]
         for binding in bindings:
             keys = keymap.get(binding.id or "", binding.key)
-            rows.append((keys.replace(",", " / "), binding.description, binding.id or ""))
+            rows.append((keys.replace(",", " / "), binding.tooltip or binding.description, binding.id or ""))
         rows.append(("enter (in the composer)", "Send the message", "—"))
         rows.append(("ctrl+p", "Command palette: every action that applies now", "—"))
         return rows
@@ -265,7 +267,8 @@ class LibChatApp(App[None]):
                 continue
             if dashboard.check_action(binding.action, ()) is not True:
                 continue
-            yield SystemCommand(binding.description, f"{binding.description} ({binding.key})",
+            explained = f"{binding.tooltip or binding.description} ({binding.key})"
+            yield SystemCommand(binding.description, explained,
                                 lambda a=binding.action: self.run_action(a, dashboard))
         chat = dashboard.chat
         if chat is not None and dashboard.check_action("accept_open", ()):

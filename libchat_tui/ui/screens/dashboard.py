@@ -43,18 +43,21 @@ class DashboardScreen(Screen[None]):
     """Where the librarian spends the day."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back to list", id="back"),
+        Binding("escape", "back", "List", tooltip="Back to the chat list", id="back"),
         Binding("ctrl+e", "end_chat", "End chat", priority=True, id="end-chat"),
         Binding("ctrl+w", "close_chat", "Close chat", priority=True, id="close-chat"),
-        Binding("ctrl+n", "note", "Note", priority=True, id="note"),
-        Binding("ctrl+t", "ticket", "Ticket", priority=True, id="ticket"),
-        Binding("ctrl+r", "analytics", "Analytics", priority=True, id="analytics"),
-        Binding("ctrl+j", "next_waiting", "Next waiting", priority=True, id="next-waiting"),
-        Binding("ctrl+o", "export", "Export", priority=True, id="export"),
+        Binding("ctrl+n", "note", "Note", tooltip="Internal note", priority=True, id="note"),
+        Binding("ctrl+t", "ticket", "Ticket", tooltip="Create a ticket from this chat", priority=True,
+                id="ticket"),
+        Binding("ctrl+r", "analytics", "Analytics", tooltip="Add to Reference Analytics", priority=True,
+                id="analytics"),
+        Binding("ctrl+j", "next_waiting", "Next", tooltip="Accept the next waiting chat", priority=True,
+                id="next-waiting"),
+        Binding("ctrl+o", "export", "Export", tooltip="Export the transcript", priority=True, id="export"),
         Binding("f2", "tickets", "Tickets", id="tickets"),
         Binding("f3", "history", "History", id="history"),
-        Binding("f4", "stats", "Statistics", id="stats"),
-        Binding("f1", "help", "Keys", id="help"),
+        Binding("f4", "stats", "Stats", tooltip="Statistics for a day", id="stats"),
+        Binding("f1", "help", "Keys", tooltip="Keyboard reference", id="help"),
     ]
 
     app: LibChatApp
@@ -69,7 +72,7 @@ class DashboardScreen(Screen[None]):
         with Horizontal(id="desk"):
             yield ChatList(id="chat-list")
             yield ChatPane(id="chat-pane")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.pane.me = self.app.librarian_id

@@ -1,0 +1,82 @@
+"""A chat as stored: transcript, internal notes, tickets and analytics entries (read-only,
+except that notes can still be added)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ...domain import Chat
+from ...model import DeskModel
+from ...sanitize import clean, clean_name
+from ..badges import badge, status_line
+from ..widgets.transcript_view import TranscriptView
+from .note import NoteScreen
+
+if TYPE_CHECKING:
+    from ..app import LibChatApp
+
+
+class ChatRecordScreen(Screen[None]):
+    """One chat from history or a ticket, with everything attached."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="record-back"),
+        Binding("ctrl+n", "note", "Add note", priority=True, id="record-note"),
+    ]
+
+    app: LibChatApp
+
+    def __init__(self, chat_id: int) -> None:
+        super().__init__()
+        self.chat_id = chat_id
+        self.chat: Chat | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Loading…", id="record-head", markup=False)
+        yield TranscriptView(id="record-transcript")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TranscriptView).me = self.app.librarian_id
+        self.run_worker(self._load(), group="record")
+
+    async def _load(self) -> None:
+        data = await self.app.request("transcript", chat_id=self.chat_id)
+        if data is None:
+            return
+        self.chat = Chat.from_wire(data["chat"])
+        self.query_one(TranscriptView).set_entries(DeskModel().load_transcript(data))
+        self.query_one("#record-head", Static).update(self._head(data))
+        self.query_one(TranscriptView).focus()
+
+    def _head(self, data: dict[str, Any]) -> Any:
+        from textual.content import Content
+
+        chat = self.chat
+        assert chat is not None
+        lines: list[str | Content | tuple[str, str]] = [
+            badge(chat.state), "  ", (clean_name(chat.patron_name), "bold"),
+            f"  <{clean(chat.patron_email or '', single_line=True)}>" if chat.patron_email else "",
+            f"   chat #{chat.id}\n", status_line(chat, self.app.librarian_id, self.app.now()),
+        ]
+        for ticket in data["tickets"]:
+            lines.append(f"\n🎫 Ticket #{ticket['id']} ({ticket['status']}, from the {ticket['source']}): "
+                         f"{clean(ticket['subject'], single_line=True, max_len=80)}")
+        for entry in data["analytics"]:
+            fields = ", ".join(f"{k}={clean(str(v), single_line=True, max_len=40)}"
+                               for k, v in entry["fields"].items() if v not in (None, "", []))
+            lines.append(f"\n✓ Reference Analytics ({entry['dataset']}): {fields}")
+        return Content.assemble(*lines)
+
+    def action_note(self) -> None:
+        if self.chat is not None:
+            self.app.push_screen(NoteScreen(self.chat), self._note_saved)
+
+    def _note_saved(self, saved: bool | None) -> None:
+        if saved:
+            self.run_worker(self._load(), group="record")
