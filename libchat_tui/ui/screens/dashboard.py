@@ -27,6 +27,9 @@ from .confirm import Confirm
 if TYPE_CHECKING:
     from ..app import LibChatApp
 
+#: How long the highlight must rest before the chat pane shows that chat.
+FOLLOW_SECONDS = 0.06
+
 #: Actions that need a chat, and the states in which they apply.
 APPLIES: dict[str, frozenset[ChatState]] = {
     "accept_open": frozenset(ChatState) - {ChatState.CLOSED},
@@ -65,6 +68,7 @@ class DashboardScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__(id="dashboard")
         self._load_timer: Timer | None = None
+        self._follow_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="desk-bar", markup=False)
@@ -146,11 +150,21 @@ class DashboardScreen(Screen[None]):
 
     @on(ChatList.Moved)
     def _moved(self, event: ChatList.Moved) -> None:
-        if event.chat_id is None:
+        """The highlight moved: the pane follows once it settles, so moving stays instant."""
+        if self._follow_timer is not None:
+            self._follow_timer.stop()
+        chat_id = event.chat_id
+        if chat_id is None:
             self.pane.show(None, self.app.now())
-        else:
-            self._open(event.chat_id)
-        self.refresh_bindings()
+            self.refresh_bindings()
+            return
+        self._follow_timer = self.set_timer(FOLLOW_SECONDS, lambda: self._follow(chat_id))
+
+    def _follow(self, chat_id: int) -> None:
+        self._follow_timer = None
+        if self.chat_list.chat_id == chat_id:
+            self._open(chat_id)
+            self.refresh_bindings()
 
     @on(ChatList.Chosen)
     def _chosen(self, event: ChatList.Chosen) -> None:
@@ -162,10 +176,12 @@ class DashboardScreen(Screen[None]):
         chat = model.chats.get(chat_id)
         if chat is None:
             return
+        had_unread = chat_id in model.unread
         model.mark_read(chat_id)
         cached = model.transcripts.get(chat_id)
         self.pane.show(chat, self.app.now(), cached, self.app.drafts.get(f"message:{chat_id}"))
-        self.chat_list.update_rows([chat], model.unread, self.app.now())
+        if had_unread:  # redraw the row only when its unread mark goes away
+            self.chat_list.update_rows([chat], model.unread, self.app.now())
         if cached is None:
             if self._load_timer is not None:
                 self._load_timer.stop()
@@ -219,6 +235,9 @@ class DashboardScreen(Screen[None]):
 
     async def _accept_open(self, chat_id: int) -> None:
         self.chat_list.select_chat(chat_id)
+        if self._follow_timer is not None:
+            self._follow_timer.stop()
+            self._follow_timer = None
         self._open(chat_id)
         chat = self.app.model.chats.get(chat_id)
         if chat is not None and chat.state is ChatState.WAITING:

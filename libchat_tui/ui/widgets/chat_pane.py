@@ -105,19 +105,24 @@ class ChatPane(Vertical):
         for button_id, (_label, _action, states) in BUTTONS.items():
             button = self.query_one(f"#btn-{button_id}", Button)
             registered = button_id not in AFTER_CHAT_BUTTONS or button_id in SCREENS
-            button.display = chat is not None and chat.state in states and registered
+            shown = chat is not None and chat.state in states and registered
+            if button.display != shown:  # setting it anyway restyles the pane
+                button.display = shown
         can_talk = (chat is not None and chat.state in (ChatState.ACTIVE, ChatState.RECONNECTING)
                     and chat.owner is not None and chat.owner.id == self.me)
         composer = self.composer
-        composer.disabled = not can_talk
+        if composer.disabled == can_talk:
+            composer.disabled = not can_talk
         if chat is None:
-            composer.placeholder = ""
+            placeholder = ""
         elif can_talk:
-            composer.placeholder = "Message the patron — enter sends"
+            placeholder = "Message the patron — enter sends"
         elif chat.state is ChatState.WAITING:
-            composer.placeholder = "Accept the chat (enter) to reply"
+            placeholder = "Accept the chat (enter) to reply"
         else:
-            composer.placeholder = "This chat is not open for messages"
+            placeholder = "This chat is not open for messages"
+        if composer.placeholder != placeholder:
+            composer.placeholder = placeholder
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -1,0 +1,1 @@
+"""Benchmarks for libchat-tui (not part of the test run): `python -m benchmarks [--quick]`."""
