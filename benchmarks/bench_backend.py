@@ -31,10 +31,14 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def _librarian(url: str, token: str, name: str) -> Any:
-    ws = await connect(f"{url}/librarian", additional_headers={"Authorization": f"Bearer {token}"},
-                       max_size=None)
-    await ws.send(json.dumps({"type": "hello", "id": "h", "protocol": 1, "librarian_id": name,
-                              "name": name, "since": None}))
+    ws = await connect(
+        f"{url}/librarian", additional_headers={"Authorization": f"Bearer {token}"}, max_size=None
+    )
+    await ws.send(
+        json.dumps(
+            {"type": "hello", "id": "h", "protocol": 1, "librarian_id": name, "name": name, "since": None}
+        )
+    )
     while json.loads(await ws.recv())["type"] != "synced":
         pass
     return ws
@@ -68,8 +72,12 @@ async def ack_latency(n: int) -> dict[str, float]:
             await store.write(lambda tx: _bare_insert(tx))
             bare.append((time.perf_counter() - start) * 1000)
         await store.close()
-    return {"ack_p50_ms": statistics.median(times), "ack_p99_ms": pct(times, 0.99),
-            "store_write_p50_ms": statistics.median(bare), "store_write_p99_ms": pct(bare, 0.99)}
+    return {
+        "ack_p50_ms": statistics.median(times),
+        "ack_p99_ms": pct(times, 0.99),
+        "store_write_p50_ms": statistics.median(bare),
+        "store_write_p99_ms": pct(bare, 0.99),
+    }
 
 
 def _bare_insert(tx: Tx) -> Outcome:
@@ -97,8 +105,9 @@ async def fanout(messages: int, librarians: int = 10) -> dict[str, float]:
 
             start = time.perf_counter()
             readers = [asyncio.create_task(drain(ws)) for ws in libs]
-            await asyncio.gather(*(backend.desk.patron_message(patrons[i % 10], f"msg {i}")
-                                   for i in range(messages)))
+            await asyncio.gather(
+                *(backend.desk.patron_message(patrons[i % 10], f"msg {i}") for i in range(messages))
+            )
             await asyncio.gather(*readers)
             ours = messages / (time.perf_counter() - start)
             for ws in libs:
@@ -114,8 +123,20 @@ async def fanout(messages: int, librarians: int = 10) -> dict[str, float]:
         raws = [await connect(f"ws://127.0.0.1:{port}", compression=None) for _ in range(librarians)]
         while len(clients) < librarians:
             await asyncio.sleep(0.01)
-        frame = json.dumps({"type": "message", "seq": 1, "message": {"id": 1, "chat_id": 1,
-                            "sender": "patron", "author": "P", "text": "msg", "at": "x"}})
+        frame = json.dumps(
+            {
+                "type": "message",
+                "seq": 1,
+                "message": {
+                    "id": 1,
+                    "chat_id": 1,
+                    "sender": "patron",
+                    "author": "P",
+                    "text": "msg",
+                    "at": "x",
+                },
+            }
+        )
 
         async def raw_drain(ws: Any) -> None:
             for _ in range(messages):
@@ -136,15 +157,38 @@ async def fanout(messages: int, librarians: int = 10) -> dict[str, float]:
 
 def history_search(rows: int) -> dict[str, float]:
     """Full-text search over `rows` stored messages in the real schema: p50/p95."""
-    words = ("interlibrary loan thesis citation printer database scopus jstor renewal fines "
-             "room booking reserves apa mla hours sunday access proxy ebook journal").split()
+    words = [
+        "interlibrary",
+        "loan",
+        "thesis",
+        "citation",
+        "printer",
+        "database",
+        "scopus",
+        "jstor",
+        "renewal",
+        "fines",
+        "room",
+        "booking",
+        "reserves",
+        "apa",
+        "mla",
+        "hours",
+        "sunday",
+        "access",
+        "proxy",
+        "ebook",
+        "journal",
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         conn = sqlite3.connect(Path(tmp) / "s.sqlite3")
         conn.executescript(SCHEMA)
         now = datetime.now(UTC).isoformat()
         chats = max(1, rows // 50)
-        conn.executemany("INSERT INTO chats(id, state, data, created_at, closed_at) VALUES (?,?,?,?,?)",
-                         [(i, "closed", json.dumps(_chat(i, now)), now, now) for i in range(1, chats + 1)])
+        conn.executemany(
+            "INSERT INTO chats(id, state, data, created_at, closed_at) VALUES (?,?,?,?,?)",
+            [(i, "closed", json.dumps(_chat(i, now)), now, now) for i in range(1, chats + 1)],
+        )
         batch = []
         for i in range(rows):
             text = " ".join(words[(i * k) % len(words)] for k in (1, 3, 7, 11)) + f" item{i}"
@@ -155,8 +199,18 @@ def history_search(rows: int) -> dict[str, float]:
         _insert(conn, batch, now)
         conn.commit()
         times = []
-        for query in ["interlibrary", "thesis citation", "scop", "item123", "sunday hours", "NEAR(",
-                      '"', "apa", "journal ebook", "zzz"] * 5:
+        for query in [
+            "interlibrary",
+            "thesis citation",
+            "scop",
+            "item123",
+            "sunday hours",
+            "NEAR(",
+            '"',
+            "apa",
+            "journal ebook",
+            "zzz",
+        ] * 5:
             start = time.perf_counter()
             history(conn, query, 100)
             times.append((time.perf_counter() - start) * 1000)
@@ -165,13 +219,22 @@ def history_search(rows: int) -> dict[str, float]:
 
 
 def _chat(i: int, now: str) -> dict[str, Any]:
-    return {"id": i, "patron": {"name": f"P{i}", "email": None}, "question": "q", "state": "closed",
-            "created_at": now, "last_activity": now, "closed_at": now}
+    return {
+        "id": i,
+        "patron": {"name": f"P{i}", "email": None},
+        "question": "q",
+        "state": "closed",
+        "created_at": now,
+        "last_activity": now,
+        "closed_at": now,
+    }
 
 
 def _insert(conn: sqlite3.Connection, batch: list[tuple[int, int, str]], now: str) -> None:
-    conn.executemany("INSERT INTO messages(id, chat_id, sender, author, text, at) VALUES (?,?,'patron','P',?,?)",
-                     [(i, c, t, now) for i, c, t in batch])
+    conn.executemany(
+        "INSERT INTO messages(id, chat_id, sender, author, text, at) VALUES (?,?,'patron','P',?,?)",
+        [(i, c, t, now) for i, c, t in batch],
+    )
     conn.executemany("INSERT INTO search(rowid, text, chat_id, kind) VALUES (?,?,?,'message')", batch)
 
 

@@ -83,8 +83,8 @@ async def list_render(n: int) -> dict[str, float]:
     async with bare.run_test(size=SIZE) as pilot:
         await pilot.pause()
         start = time.perf_counter()
-        rows = [Option(Content.assemble(("● NEW", "bold $warning"), f" Patron {i}\n  Question {i}"), id=str(i))
-                for i in range(n)]
+        rows = [Option(Content.assemble(("● NEW", "bold $warning"), f" Patron {i}\n  Question {i}"),
+                       id=str(i)) for i in range(n)]
         bare.query_one(OptionList).set_options(rows)
         await pilot.pause()
         base = time.perf_counter() - start
