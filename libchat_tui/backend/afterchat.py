@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..analytics import AnalyticsError, validate_entry
-from ..domain import Actor, Chat, DomainError, iso
+from ..domain import Actor, Chat, ChatState, DomainError, Sender, iso
 from . import queries, rows
 from .store import Outcome, Tx
 
@@ -138,6 +138,46 @@ async def save_analytics(desk: Desk, datasets: dict[str, Any], chat_id: int, by:
             return Outcome({"entry": entry}, apply=apply)
 
         return await desk.store.write(work, idem=idem)
+
+
+async def patron_ticket(desk: Desk, chat_id: int, email: str, details: str) -> dict[str, Any]:
+    """A disconnected patron accepts the ticket offer."""
+    async with desk.lock(chat_id):
+        chat = desk.get(chat_id)
+        if chat.state is not ChatState.DISCONNECTED or not chat.ticket_offered:
+            raise DomainError("There is no ticket offer for this chat.", "no_ticket_offer")
+        if chat.patron_ticket_id is not None:
+            raise DomainError("A ticket was already submitted for this chat.", "no_ticket_offer")
+        now = desk.clock.now()
+
+        def work(tx: Tx) -> Outcome:
+            history = "\n".join(
+                f"{r[0]}: {r[1]}"
+                for r in tx.execute(
+                    "SELECT author, text FROM messages WHERE chat_id=? AND sender!='system' ORDER BY id",
+                    (chat_id,),
+                )
+            )
+            body = (details.strip() + "\n\n" if details.strip() else "") + history
+            ticket = rows.insert_ticket(tx, {
+                "chat_id": chat_id, "name": chat.patron_name, "email": email,
+                "subject": chat.question.splitlines()[0][:200], "body": body,
+                "source": "patron", "created_by": chat.patron_name, "created_at": iso(now)})
+            text = f"Patron submitted a follow-up ticket (#{ticket['id']})"
+            line = rows.insert_message(tx, chat_id, Sender.SYSTEM, "", text, now)
+            updated = replace(
+                chat, patron_ticket_id=ticket["id"], patron_email=chat.patron_email or email,
+                ticket_ids=(*chat.ticket_ids, ticket["id"]), message_count=chat.message_count + 1,
+            )
+            rows.save_chat(tx, updated)
+            tx.event("ticket", {"ticket": ticket})
+            tx.event("chat", {"chat": updated.to_wire()})
+            tx.event("message", {"message": line.to_wire()})
+            return Outcome({"ticket": ticket}, apply=lambda: desk._remember(updated))
+
+        ticket: dict[str, Any] = (await desk.store.write(work))["ticket"]
+        return ticket
+
 
 
 # --- protocol handlers ---------------------------------------------------------------

@@ -28,7 +28,7 @@ from ..domain import (
     Sender,
     iso,
 )
-from . import rows
+from . import afterchat, rows
 from .clock import Clock, TimerHandle
 from .store import Outcome, Store, Tx
 
@@ -309,42 +309,8 @@ class Desk:
             return chat, await self.store.read(missed)
 
     async def patron_ticket(self, chat_id: int, email: str, details: str) -> dict[str, Any]:
-        """A disconnected patron accepts the ticket offer."""
-        async with self.lock(chat_id):
-            chat = self.get(chat_id)
-            if chat.state is not ChatState.DISCONNECTED or not chat.ticket_offered:
-                raise DomainError("There is no ticket offer for this chat.", "no_ticket_offer")
-            if chat.patron_ticket_id is not None:
-                raise DomainError("A ticket was already submitted for this chat.", "no_ticket_offer")
-            now = self.clock.now()
-
-            def work(tx: Tx) -> Outcome:
-                history = "\n".join(
-                    f"{r[0]}: {r[1]}"
-                    for r in tx.execute(
-                        "SELECT author, text FROM messages WHERE chat_id=? AND sender!='system' ORDER BY id",
-                        (chat_id,),
-                    )
-                )
-                body = (details.strip() + "\n\n" if details.strip() else "") + history
-                ticket = rows.insert_ticket(tx, {
-                    "chat_id": chat_id, "name": chat.patron_name, "email": email,
-                    "subject": chat.question.splitlines()[0][:200], "body": body,
-                    "source": "patron", "created_by": chat.patron_name, "created_at": iso(now)})
-                text = f"Patron submitted a follow-up ticket (#{ticket['id']})"
-                line = rows.insert_message(tx, chat_id, Sender.SYSTEM, "", text, now)
-                updated = replace(
-                    chat, patron_ticket_id=ticket["id"], patron_email=chat.patron_email or email,
-                    ticket_ids=(*chat.ticket_ids, ticket["id"]), message_count=chat.message_count + 1,
-                )
-                rows.save_chat(tx, updated)
-                tx.event("ticket", {"ticket": ticket})
-                tx.event("chat", {"chat": updated.to_wire()})
-                tx.event("message", {"message": line.to_wire()})
-                return Outcome({"ticket": ticket}, apply=lambda: self._remember(updated))
-
-            ticket: dict[str, Any] = (await self.store.write(work))["ticket"]
-            return ticket
+        """A disconnected patron accepts the ticket offer (see afterchat.patron_ticket)."""
+        return await afterchat.patron_ticket(self, chat_id, email, details)
 
     # --- librarian side --------------------------------------------------------------
 
