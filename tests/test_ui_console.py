@@ -260,3 +260,30 @@ async def test_new_chat_rings_and_toasts_and_unread_clears(
         await wait_until(pilot, lambda: "✉ 1 new" in screen_text(app))
         await pilot.press("up")
         await wait_until(pilot, lambda: joined["chat_id"] not in app.model.unread, "read")
+
+
+async def test_whole_hostile_corpus_through_the_app(backend: Backend, clock: FakeClock,
+                                                    tmp_path: Path) -> None:
+    """Every string of tests/hostile.py as a patron's name, question and message."""
+    from hostile import HOSTILE
+
+    app = make_app(backend, clock, tmp_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_until(pilot, lambda: app.client is not None and app.client.online)
+        for text in HOSTILE:
+            peer, _ = await join(backend.url, name=("N" + text)[:100], question=("Q" + text)[:2000])
+            await peer.ok("message", text=("M" + text)[:4000])
+            await peer.close()
+        await wait_until(pilot, lambda: len(app.model.chats) == len(HOSTILE), "all chats", timeout=15)
+        chat_list = app.screen.query_one(ChatList)
+        for _ in range(len(HOSTILE)):  # show each chat in the pane
+            chat_list.action_cursor_down()
+            await pilot.pause(0.1)
+            for strip in screen_strips(app):
+                for segment in strip:
+                    assert not any(0x80 <= ord(c) < 0xA0 or (ord(c) < 0x20 and c not in "\n\t")
+                                   or 0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069
+                                   for c in segment.text), repr(segment.text)
+                    if segment.style is not None:
+                        assert not segment.style.link and "@click" not in str(segment.style.meta)
+        assert app.is_running
