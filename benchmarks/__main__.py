@@ -19,13 +19,14 @@ from pathlib import Path
 import textual
 import websockets
 
-from . import bench_backend, bench_console, bench_startup
+from . import bench_backend, bench_connections, bench_console, bench_startup
 
 #: figure -> (target, lower is better)
 TARGETS = {
     "startup_200_chats_s": (0.5, True),
     "startup_ratio": (1.8, True),
     "ack_p99_ms": (5.0, True),
+    "conn_1000_latency_p99_ms": (50.0, True),
     "fanout_ratio": (0.3, False),
     "search_p95_ms": (50.0, True),
     "chats_5000_ms": (400.0, True),
@@ -59,6 +60,7 @@ def main() -> int:
     results: dict[str, float] = {}
     if args.only in (None, "backend"):
         results.update(asyncio.run(bench_backend.run(args.quick)))
+        results.update(asyncio.run(bench_connections.run(args.quick)))
     if args.only in (None, "console"):
         results.update(bench_startup.run(args.quick))
         results.update(asyncio.run(bench_console.run(args.quick)))
