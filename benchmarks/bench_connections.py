@@ -9,6 +9,7 @@ librarian latency (the patron stamps its wall-clock send time into the text).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -59,10 +60,8 @@ async def _patron(url: str, index: int, stop: asyncio.Event, sent: list[int]) ->
             n += 1
             await ws.send(json.dumps({"type": "message", "id": f"m{n}", "text": f"t={time.time():.6f}"}))
             sent[0] += 1
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), random.uniform(8, 12))
-            except TimeoutError:
-                pass
 
 
 async def _librarian(url: str, token: str, name: str, latencies: list[float] | None,
@@ -90,8 +89,8 @@ async def hold(patrons: int, seconds: float) -> dict[str, float]:
             base = _rss_kb(proc.pid)
             stop = asyncio.Event()
             latencies: list[float] = []
-            libs = [asyncio.create_task(_librarian(url, token, f"lib{i}", latencies if i == 0 else None, stop))
-                    for i in range(10)]
+            libs = [asyncio.create_task(
+                _librarian(url, token, f"lib{i}", latencies if i == 0 else None, stop)) for i in range(10)]
             sent = [0]
             tasks = []
             for i in range(patrons):
