@@ -1,119 +1,178 @@
-"""Many patrons on one `libchat-tui serve` (pinned to one core), clients in this process.
+"""Many patrons on one `libchat-tui serve` pinned to one core; clients in another process.
 
-Holds N patron connections (from several loopback source addresses: the desk allows 20
-per address), each sending a message every ~10 s like a chatting patron, with 10
-librarians connected. Reports RSS per connection of the serve process and patron →
-librarian latency (the patron stamps its wall-clock send time into the text).
+The server runs as `taskset -c 0 libchat-tui serve` (when taskset exists) and the load
+(`benchmarks.load_clients`: 10 librarians, then N patrons from 127.0.0.2, .3, ... at
+most 20 per address, each sending a typing signal and a message every ~10 s like the
+simulator's patrons) runs as `taskset -c 1 python -m benchmarks.load_clients`.
+Reported: connections held, server RSS per patron connection (RSS with everyone
+connected minus RSS with the librarians only, divided by patrons held), and patron →
+librarian latency in the steady state after every patron has joined.
+
+Baseline, same clients, same pinning: a raw `websockets` relay
+(`python -m benchmarks.bench_connections relay`) that acks a join and `broadcast()`s
+each patron message to the librarians, with no validation, store or desk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import json
 import os
-import random
 import re
 import shutil
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from websockets.asyncio.client import connect
+from .common import rss_mb
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def _rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _serve(tmp: Path) -> tuple[asyncio.subprocess.Process, str, str]:
-    cmd = [sys.executable, "-m", "libchat_tui.cli", "serve", "--port", "0", "--data-dir", str(tmp / "d")]
-    if shutil.which("taskset"):
-        cmd = ["taskset", "-c", "0", *cmd]
+def _pinned(core: int, cmd: list[str]) -> list[str]:
+    if shutil.which("taskset") and (os.cpu_count() or 1) > core:
+        return ["taskset", "-c", str(core), *cmd]
+    return cmd
+
+
+async def _start(kind: str, tmp: Path) -> tuple[asyncio.subprocess.Process, str, str]:
+    if kind == "ours":
+        cmd = [sys.executable, "-m", "libchat_tui.cli", "serve", "--port", "0", "--data-dir", str(tmp / "d")]
+    else:
+        cmd = [sys.executable, "-m", "benchmarks.bench_connections", "relay"]
     proc = await asyncio.create_subprocess_exec(
-        *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        *_pinned(0, cmd), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=ROOT,
         env={**os.environ, "LIBCHAT_CONFIG": str(tmp / "config.toml")})
     assert proc.stdout is not None
     while True:
         line = (await proc.stdout.readline()).decode()
-        found = re.search(r"desk at (ws://\S+?)\s", line)
+        found = re.search(r"(?:desk|relay) at (ws://\S+?)\s", line)
         if found:
-            return proc, found.group(1), (tmp / "token").read_text().strip()
+            token = (tmp / "token").read_text().strip() if kind == "ours" else "raw"
+            return proc, found.group(1), token
         if not line:
-            raise RuntimeError("serve did not start")
+            raise RuntimeError(f"{kind} server did not start")
 
 
-async def _patron(url: str, index: int, stop: asyncio.Event, sent: list[int]) -> None:
-    address = f"127.0.{1 + index // 5000}.{2 + (index // 20) % 250}"
-    async with connect(f"{url}/patron", local_addr=(address, 0), open_timeout=30) as ws:
-        await ws.send(json.dumps({"type": "join", "id": "j", "name": f"P{index}", "question": "q"}))
-        await ws.recv()
-        n = 0
-        await asyncio.sleep(random.uniform(0, 10))
-        while not stop.is_set():
-            n += 1
-            await ws.send(json.dumps({"type": "message", "id": f"m{n}", "text": f"t={time.time():.6f}"}))
-            sent[0] += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), random.uniform(8, 12))
-
-
-async def _librarian(url: str, token: str, name: str, latencies: list[float] | None,
-                     stop: asyncio.Event) -> None:
-    async with connect(f"{url}/librarian", additional_headers={"Authorization": f"Bearer {token}"},
-                       max_size=None) as ws:
-        await ws.send(json.dumps({"type": "hello", "id": "h", "protocol": 1, "librarian_id": name,
-                                  "name": name, "since": None}))
-        while not stop.is_set():
-            try:
-                raw = await asyncio.wait_for(ws.recv(), 0.5)
-            except TimeoutError:
-                continue
-            if latencies is not None and '"sender":"patron"' in raw and "t=" in raw:
-                frame: dict[str, Any] = json.loads(raw)
-                text = frame["message"]["text"]
-                if text.startswith("t="):
-                    latencies.append((time.time() - float(text[2:])) * 1000)
-
-
-async def hold(patrons: int, seconds: float) -> dict[str, float]:
+async def hold(kind: str, patrons: int, seconds: float) -> dict[str, Any]:
+    """One run: start the server, connect the load, hold for `seconds`, read the figures."""
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url, token = await _serve(Path(tmp))
+        server, url, token = await _start(kind, Path(tmp))
+        load = await asyncio.create_subprocess_exec(
+            *_pinned(1, [sys.executable, "-m", "benchmarks.load_clients", url, token, str(patrons),
+                         str(seconds)]),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT)
+        assert load.stdout is not None and load.stdin is not None
         try:
-            base = _rss_kb(proc.pid)
-            stop = asyncio.Event()
-            latencies: list[float] = []
-            libs = [asyncio.create_task(
-                _librarian(url, token, f"lib{i}", latencies if i == 0 else None, stop)) for i in range(10)]
-            sent = [0]
-            tasks = []
-            for i in range(patrons):
-                tasks.append(asyncio.create_task(_patron(url, i, stop, sent)))
-                if i % 50 == 49:
-                    await asyncio.sleep(0.05)
-            await asyncio.sleep(seconds)
-            held = sum(1 for t in tasks if not t.done())
-            rss = _rss_kb(proc.pid)
-            stop.set()
-            await asyncio.gather(*tasks, *libs, return_exceptions=True)
+            await load.stdout.readline()  # librarians connected
+            base = rss_mb(server.pid)
+            load.stdin.write(b"\n")
+            await asyncio.wait_for(load.stdout.readline(), 180)  # every patron has joined
+            cpu_start, wall_start = _cpu_seconds(server.pid), time.perf_counter()
+            load.stdin.write(b"\n")
+            held = json.loads(await asyncio.wait_for(load.stdout.readline(), seconds + 60))
+            cpu = (_cpu_seconds(server.pid) - cpu_start) / (time.perf_counter() - wall_start)
+            rss = rss_mb(server.pid)
+            load.stdin.write(b"\n")
+            done = json.loads(await asyncio.wait_for(load.stdout.readline(), 60))
         finally:
-            proc.terminate()
-            await proc.wait()
-    lat = sorted(latencies) or [float("nan")]
-    return {f"conn_{patrons}_held": held, f"conn_{patrons}_rss_kb_per_conn": (rss - base) / max(1, held),
-            f"conn_{patrons}_latency_p50_ms": statistics.median(lat),
-            f"conn_{patrons}_latency_p99_ms": lat[min(len(lat) - 1, int(0.99 * len(lat)))],
-            f"conn_{patrons}_messages": float(len(latencies))}
+            await _stop(load, kill=True)
+            await _stop(server, kill=False)
+    done["rss_kb_per_conn"] = (rss - base) * 1024 / max(1, held["held"])
+    done["server_cpu_pct"] = cpu * 100
+    done["server_rss_mb"] = rss
+    return done
+
+
+async def _stop(proc: asyncio.subprocess.Process, *, kill: bool) -> None:
+    """End a child (SIGTERM lets serve shut down cleanly), never waiting forever."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill() if kill else proc.terminate()
+    try:
+        await asyncio.wait_for(proc.wait(), 30)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await asyncio.wait_for(proc.wait(), 10)
+
+
+async def bounded_hold(kind: str, patrons: int, seconds: float) -> dict[str, Any]:
+    """`hold`, but a run that hangs is reported (with a stack dump on stderr) and skipped."""
+    limit = seconds + 300
+    faulthandler.dump_traceback_later(limit - 5, exit=False)
+    try:
+        return await asyncio.wait_for(hold(kind, patrons, seconds), limit)
+    except Exception as exc:  # one failed run must not take the suite down
+        print(f"connections: {kind} with {patrons} patrons failed: {exc!r}", file=sys.stderr)
+        return {}
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 async def run(quick: bool) -> dict[str, float]:
     results: dict[str, float] = {}
-    for n in (100, 1000) if quick else (100, 1000, 5000):
-        results.update(await hold(n, 15 if quick else 25))
+    sizes = ((100, 4), (1000, 6)) if quick else ((100, 15), (1000, 25), (5000, 25))
+    for n, seconds in sizes:
+        for kind in ("ours", "raw"):
+            got = await bounded_hold(kind, n, seconds)
+            prefix = f"conn_{n}" if kind == "ours" else f"conn_{n}_raw"
+            for key in ("held", "failed", "messages", "p50_ms", "p99_ms", "join_p99_ms", "client_lag_p99_ms",
+                        "client_lag_max_ms", "server_cpu_pct", "rss_kb_per_conn"):
+                value = got.get(key)
+                results[f"{prefix}_{key}"] = float("nan") if value is None else float(value)
     return results
+
+
+# --- the raw websockets relay (baseline server) -------------------------------------------
+
+async def relay() -> None:
+    """Ack joins, broadcast patron messages to librarians; nothing else."""
+    from websockets.asyncio.server import broadcast, serve
+
+    librarians: set[Any] = set()
+
+    async def handler(ws: Any) -> None:
+        if ws.request.path.startswith("/librarian"):
+            await ws.recv()
+            await ws.send(json.dumps({"type": "synced", "seq": 0}))
+            librarians.add(ws)
+            try:
+                await ws.wait_closed()
+            finally:
+                librarians.discard(ws)
+            return
+        n = 0
+        async for raw in ws:
+            frame = json.loads(raw)
+            if frame.get("type") == "join":
+                await ws.send(json.dumps({"type": "ack", "id": frame["id"], "result": {"chat_id": 1}}))
+            elif frame.get("type") == "message":
+                n += 1
+                broadcast(librarians, json.dumps({"type": "message", "seq": n, "message": {
+                    "id": n, "chat_id": 1, "sender": "patron", "author": "P", "text": frame["text"]}}))
+                await ws.send(json.dumps({"type": "ack", "id": frame["id"], "result": {"message_id": n}}))
+            elif frame.get("type") == "typing":
+                broadcast(librarians, json.dumps({"type": "typing", "chat_id": 1, "who": "patron"}))
+
+    async with serve(handler, "127.0.0.1", 0, compression=None, max_queue=64) as server:
+        port = server.sockets[0].getsockname()[1]
+        print(f"relay at ws://127.0.0.1:{port} ", flush=True)
+        await asyncio.Future()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["relay"]:
+        asyncio.run(relay())
+    else:
+        print(json.dumps(asyncio.run(run("--quick" in sys.argv)), indent=2))

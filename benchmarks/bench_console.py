@@ -1,216 +1,185 @@
-"""Console figures, each against a bare Textual app doing the same screen work at 120x40.
+"""Console renders against a bare Textual app doing the same screen work, at 120x40.
 
-"Rendered" means: the work is done and the app has processed everything that followed
-it, including the refresh (`pilot.pause()` after the call, which waits for the app to be
-idle). Keys are not sent through `pilot.press` (which waits for idle twice): the
-binding's action is called directly and timed to idle.
+"Time until rendered" runs from handing the app the data (as it arrives from the desk)
+to the end of the first frame written after it (`FrameDriver`, full rendering), so it
+includes turning wire dicts into domain objects, building rows, layout and the frame.
+
+- N chats on the desk: a `snapshot` frame through `_on_frame` + `flush()`, vs the bare
+  app's `OptionList.set_options` with equivalent two-line rows built from the same data.
+- Open a chat with N messages: the transcript command's result through
+  `DeskModel.load_transcript` and `ChatPane.show` (what the dashboard does when the desk
+  answers), vs the bare app's `Log.clear()` + `Log.write_lines` of the same messages.
+- Memory, each figure in a fresh process (`python -m benchmarks.bench_console memory ...`):
+  RSS growth for 5,000 chats and for opening a 50k-message transcript, and the whole
+  process with 500 chats and a 50k-message transcript open; the bare app likewise with
+  OptionList rows and Log lines.
 """
 
 from __future__ import annotations
 
-import gc
-import statistics
+import asyncio
+import json
+import subprocess
+import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from textual.app import App, ComposeResult
-from textual.content import Content
-from textual.widgets import Log, OptionList
-from textual.widgets.option_list import Option
+from textual.widgets import Log
 
-from libchat_tui.config import load_settings
-from libchat_tui.domain import Message, Sender
-from libchat_tui.ui.app import LibChatApp
 from libchat_tui.ui.screens.dashboard import DashboardScreen
-from libchat_tui.ui.widgets.chat_list import ChatList
 from libchat_tui.ui.widgets.transcript_view import TranscriptView
 
-SIZE = (120, 40)
-T0 = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
+from .common import FrameClock, median, rss_mb, settle_memory
+from .console_support import BareDesk, chat_wire, console_app, messages, running, set_rows, snapshot
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * 4096 / 2**20
-
-
-def chat_wire(i: int, state: str = "waiting") -> dict[str, Any]:
-    at = (T0 + timedelta(seconds=i)).isoformat()
-    return {"id": i, "patron": {"name": f"Patron {i}", "email": None},
-            "question": f"Question {i} about interlibrary loans and theses", "state": state,
-            "created_at": at, "last_activity": at, "message_count": 1}
-
-
-def messages(n: int) -> list[Message]:
-    return [Message(i, 1, Sender.PATRON if i % 2 else Sender.LIBRARIAN, "Maya" if i % 2 else "Ana",
-                    f"Message {i}: could you check whether the library has this in print?",
-                    T0 + timedelta(seconds=i)) for i in range(1, n + 1)]
-
-
-def console_app(tmp: Path) -> LibChatApp:
-    (tmp / "c.toml").write_text("[appearance]\nbell = false\n")
-    return LibChatApp(load_settings(tmp / "c.toml"), librarian_id="ana", name="Ana",
-                      url="ws://127.0.0.1:9", token="x", data_dir=tmp / "console", now=lambda: T0)
-
-
-class BareList(App[None]):
-    def compose(self) -> ComposeResult:
-        yield OptionList()
-        yield Log()
-
-
-async def list_render(n: int) -> dict[str, float]:
+async def _ours_chats(n: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         app = console_app(Path(tmp))
-        async with app.run_test(size=SIZE) as pilot:
+        async with running(app) as pilot:
+            frame = snapshot(n)
+            with FrameClock() as clock:
+                start = time.perf_counter()
+                app._on_frame(frame)
+                app.flush()
+                done = await clock.frame_where(lambda: True)
             await pilot.pause()
-            before = rss_mb()
+            return (done - start) * 1000
+
+
+async def _bare_chats(n: int) -> float:
+    app = BareDesk()
+    async with running(app) as pilot:
+        with FrameClock() as clock:
             start = time.perf_counter()
-            app._on_frame({"type": "snapshot", "seq": 1, "chats": [chat_wire(i) for i in range(1, n + 1)]})
-            app.flush()
-            await pilot.pause()
-            ours = time.perf_counter() - start
-            grown = rss_mb() - before
-    bare = BareList()
-    async with bare.run_test(size=SIZE) as pilot:
+            set_rows(app, n)
+            done = await clock.frame_where(lambda: True)
         await pilot.pause()
-        start = time.perf_counter()
-        rows = [Option(Content.assemble(("● NEW", "bold $warning"), f" Patron {i}\n  Question {i}"),
-                       id=str(i)) for i in range(n)]
-        bare.query_one(OptionList).set_options(rows)
-        await pilot.pause()
-        base = time.perf_counter() - start
-    return {f"chats_{n}_ms": ours * 1000, f"chats_{n}_bare_ms": base * 1000,
-            f"chats_{n}_ratio": ours / base, f"chats_{n}_rss_mb": grown}
+        return (done - start) * 1000
 
 
-async def transcript_open(n: int) -> dict[str, float]:
-    entries = messages(n)
+def transcript_result(n: int) -> dict[str, Any]:
+    """What the desk answers to `transcript` for a chat with n messages."""
+    return {"chat": chat_wire(1), "messages": [m.to_wire() for m in messages(n)], "notes": []}
+
+
+async def _ours_transcript(n: int) -> float:
+    result = transcript_result(n)
     with tempfile.TemporaryDirectory() as tmp:
         app = console_app(Path(tmp))
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause()
-            view = app.screen.query_one(TranscriptView)
-            before = rss_mb()
-            start = time.perf_counter()
-            view.set_entries(entries)
-            await pilot.pause()
-            ours = time.perf_counter() - start
-            grown = rss_mb() - before
-    bare = BareList()
-    async with bare.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        start = time.perf_counter()
-        bare.query_one(Log).write_lines([f"14:02 {m.author}: {m.text}" for m in entries])
-        await pilot.pause()
-        base = time.perf_counter() - start
-    return {f"transcript_{n}_ms": ours * 1000, f"transcript_{n}_bare_ms": base * 1000,
-            f"transcript_{n}_ratio": ours / base, f"transcript_{n}_rss_mb": grown}
-
-
-async def key_to_frame(chats: int = 1000, lines: int = 10_000, moves: int = 100) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        app = console_app(Path(tmp))
-        async with app.run_test(size=SIZE) as pilot:
-            app._on_frame({"type": "snapshot", "seq": 1,
-                           "chats": [chat_wire(i, "active") for i in range(1, chats + 1)]})
+        async with running(app) as pilot:
+            app._on_frame(snapshot(20))
             app.flush()
-            await pilot.pause()
+            await pilot.pause(0.2)  # the pane has followed the highlight to chat 1
             screen = app.screen
             assert isinstance(screen, DashboardScreen)
-            screen.query_one(TranscriptView).set_entries(messages(lines))
-            await pilot.pause()
-            chat_list = screen.query_one(ChatList)
-            times = []
-            for _ in range(moves):
+            with FrameClock() as clock:
                 start = time.perf_counter()
-                chat_list.action_cursor_down()
-                await pilot.pause()
-                times.append((time.perf_counter() - start) * 1000)
-    bare = BareList()
-    async with bare.run_test(size=SIZE) as pilot:
-        bare.query_one(OptionList).set_options([Option(f"Patron {i}", id=str(i)) for i in range(chats)])
-        bare.query_one(Log).write_lines([f"line {i}" for i in range(lines)])
+                entries = app.model.load_transcript(result)
+                screen.pane.show(app.model.chats[1], app.now(), entries)
+                done = await clock.frame_where(lambda: True)
+            assert screen.query_one(TranscriptView).entry_count == n
+            await pilot.pause()
+            return (done - start) * 1000
+
+
+async def _bare_transcript(n: int) -> float:
+    result = transcript_result(n)
+    app = BareDesk()
+    async with running(app) as pilot:
+        set_rows(app, 20)
         await pilot.pause()
-        option_list = bare.query_one(OptionList)
-        base = []
-        for _ in range(moves):
+        with FrameClock() as clock:
             start = time.perf_counter()
-            option_list.action_cursor_down()
-            await pilot.pause()
-            base.append((time.perf_counter() - start) * 1000)
-    return {"key_p50_ms": statistics.median(times), "key_p99_ms": pct(times, 0.99),
-            "key_bare_p50_ms": statistics.median(base), "key_bare_p99_ms": pct(base, 0.99)}
+            log = app.query_one(Log)
+            log.clear()
+            log.write_lines([f"{m['at'][11:16]} {m['author'] + ':':16}{m['text']}"
+                             for m in result["messages"]])
+            done = await clock.frame_where(lambda: True)
+        await pilot.pause()
+        return (done - start) * 1000
 
 
-async def live_events(rate: int, seconds: float = 3.0) -> dict[str, float]:
-    """Open loop: events stamped with their scheduled time, fed through the app's inbox."""
-    import asyncio
+async def _compare(name: str, ours_fn: Any, bare_fn: Any, n: int, runs: int) -> dict[str, float]:
+    ours: list[float] = []
+    bare: list[float] = []
+    for _ in range(runs):  # alternate, so drift in machine speed hits both alike
+        ours.append(await ours_fn(n))
+        bare.append(await bare_fn(n))
+    return {f"{name}_{n}_ms": median(ours), f"{name}_{n}_bare_ms": median(bare),
+            f"{name}_{n}_max_ms": max(ours)}
 
-    gc_time = [0.0]
-    gc_start = [0.0]
 
-    def on_gc(phase: str, _info: dict[str, Any]) -> None:
-        if phase == "start":
-            gc_start[0] = time.perf_counter()
-        else:
-            gc_time[0] += time.perf_counter() - gc_start[0]
+# --- memory, each figure in a fresh process ------------------------------------------------
 
+async def _memory(kind: str, scenario: str, n: int) -> tuple[float, float]:
+    """(RSS before, RSS after) the scenario's work, in MiB, in this (fresh) process."""
+    ours = kind == "ours"
     with tempfile.TemporaryDirectory() as tmp:
-        app = console_app(Path(tmp))
-        async with app.run_test(size=SIZE) as pilot:
-            app._on_frame({"type": "snapshot", "seq": 1,
-                           "chats": [chat_wire(i, "active") for i in range(1, 201)]})
-            app.flush()
-            await pilot.pause()
-            latencies: list[float] = []
-            original = app.flush
-
-            def timed_flush() -> None:
-                stamps = [f["_t"] for f in app._inbox if "_t" in f]
-                original()
-                done = time.perf_counter()
-                latencies.extend((done - t) * 1000 for t in stamps)
-
-            app.flush = timed_flush  # type: ignore[method-assign]
-            total = int(rate * seconds)
-            gc.callbacks.append(on_gc)
-            begin = time.perf_counter()
-            for i in range(total):
-                due = begin + i / rate
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                chat_id = 1 + i % 200
-                frame: dict[str, Any] = {"type": "message", "seq": i + 2, "_t": due, "message": {
-                    "id": i + 10, "chat_id": chat_id, "sender": "patron", "author": "P",
-                    "text": f"event {i}", "at": T0.isoformat()}}
-                if i % 2:
-                    frame = {"type": "chat", "seq": i + 2, "_t": due, "chat": chat_wire(chat_id, "active")}
-                app._on_frame(frame)
+        app = console_app(Path(tmp)) if ours else BareDesk()
+        async with running(app) as pilot:
+            if scenario == "transcript" or scenario == "desk":
+                chats = 500 if scenario == "desk" else 20
+                if ours:
+                    app._on_frame(snapshot(chats))
+                    app.flush()
+                else:
+                    set_rows(app, chats)
+                await pilot.pause(0.2)
+            settle_memory()
+            before = rss_mb()
+            if scenario == "chats":
+                if ours:
+                    app._on_frame(snapshot(n))
+                    app.flush()
+                else:
+                    set_rows(app, n)
+            elif ours:
+                screen = app.screen
+                assert isinstance(screen, DashboardScreen)
+                entries = app.model.load_transcript(transcript_result(n))
+                screen.pane.show(app.model.chats[1], app.now(), entries)
+            else:
+                app.query_one(Log).write_lines([f"14:02 {m.author}: {m.text}" for m in messages(n)])
             await pilot.pause(0.3)
-            gc.callbacks.remove(on_gc)
-            elapsed = time.perf_counter() - begin
-    return {f"live_{rate}_applied": len(latencies), f"live_{rate}_sent": total,
-            f"live_{rate}_p50_ms": statistics.median(latencies), f"live_{rate}_p99_ms": pct(latencies, 0.99),
-            f"live_{rate}_gc_ms": gc_time[0] * 1000, f"live_{rate}_seconds": elapsed}
+            settle_memory()
+            return before, rss_mb()
+
+
+def memory() -> dict[str, float]:
+    """RSS growth for 5,000 chats and a 50k transcript, and the whole console with 500 chats
+    and a 50k transcript open; ours and bare, each in a fresh process."""
+    out: dict[str, float] = {}
+    for scenario, n, key in (("chats", 5000, "chats_5000_{}rss_mb"),
+                             ("transcript", 50_000, "transcript_50000_{}rss_mb"),
+                             ("desk", 50_000, "memory_500_50k_{}mb")):
+        for kind in ("ours", "bare"):
+            name = key.format("" if kind == "ours" else "bare_")
+            proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_console", "memory", kind, scenario,
+                                   str(n)], capture_output=True, text=True, timeout=120)
+            if proc.returncode != 0:
+                raise RuntimeError(proc.stderr[-2000:])
+            before, after = json.loads(proc.stdout.strip().splitlines()[-1])
+            out[name] = after if scenario == "desk" else after - before
+    return out
 
 
 async def run(quick: bool) -> dict[str, float]:
+    runs = 2 if quick else 5
     results: dict[str, float] = {}
     for n in (1000, 5000):
-        results.update(await list_render(n))
-    for n in (10_000,) if quick else (10_000, 50_000):
-        results.update(await transcript_open(n))
-    results.update(await key_to_frame(moves=40 if quick else 150))
-    for rate in (100, 1000) if quick else (100, 1000, 5000):
-        results.update(await live_events(rate, 2.0 if quick else 4.0))
+        results.update(await _compare("chats", _ours_chats, _bare_chats, n, runs))
+    for n in (10_000, 50_000):
+        results.update(await _compare("transcript", _ours_transcript, _bare_transcript, n,
+                                      runs if n == 10_000 else max(1, runs - 2)))
+    results.update(memory())
     return results
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["memory"]:
+        print(json.dumps(asyncio.run(_memory(sys.argv[2], sys.argv[3], int(sys.argv[4])))))
+    else:
+        print(json.dumps(asyncio.run(run("--quick" in sys.argv)), indent=2))

@@ -1,10 +1,20 @@
-"""Process start → first dashboard paint with the embedded desk holding 200 chats,
-against a minimal Textual app's process start → first paint (both headless)."""
+"""Process start → first dashboard paint of `libchat-tui` itself, vs a minimal Textual app.
+
+Both run as fresh processes with `TEXTUAL_DRIVER=benchmarks.common:FrameDriver`, a
+driver that renders every frame in full (bytes discarded) at 120x40; with
+`BENCH_PROBE=1` it prints `PAINTED <time>` at the end of the first frame whose list holds
+`BENCH_CHATS` rows, and exits. Ours is the `libchat-tui` console script with its embedded
+demo desk (`--patrons 0`, so no simulated arrivals) on a data directory already holding
+200 open chats: the figure includes importing textual and websockets, opening SQLite,
+restoring the 200 chats, the loopback connection, hello/snapshot and the first paint.
+The baseline is a minimal Textual app showing an OptionList of 200 rows.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import statistics
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -13,69 +23,75 @@ from pathlib import Path
 
 from libchat_tui.backend.runtime import Backend
 
-OURS = """
-import sys
-from pathlib import Path
-from libchat_tui.config import load_settings
-from libchat_tui.ui.app import LibChatApp
-from libchat_tui.ui.embedded import EmbeddedDesk
+from .common import median
 
-data = Path(sys.argv[1])
-(data / "c.toml").write_text("[appearance]\\nbell = false\\n")
-desk = EmbeddedDesk(data_dir=data, grace_seconds=60, seed=1, speed=1, patrons=0)
-app = LibChatApp(load_settings(data / "c.toml"), librarian_id="bench", name="Bench",
-                 embedded=desk, data_dir=data / "console")
-
-async def painted():
-    import asyncio
-    while len(app.model.chats) < 200:
-        await asyncio.sleep(0.002)
-    app.call_after_refresh(lambda: (print("PAINTED", flush=True), app.exit()))
-
-app.call_later(lambda: app.run_worker(painted()))
-app.run(headless=True, size=(120, 40))
-"""
+CHATS = 200
+ROOT = Path(__file__).resolve().parent.parent
 
 BARE = """
 from textual.app import App
-from textual.widgets import Label, OptionList
+from textual.widgets import Footer, OptionList, Static
 
 class Bare(App):
     def compose(self):
-        yield Label("desk")
+        yield Static("desk")
         yield OptionList(*[f"chat {i}" for i in range(200)])
-    def on_mount(self):
-        self.call_after_refresh(lambda: (print("PAINTED", flush=True), self.exit()))
+        yield Footer()
 
-Bare().run(headless=True, size=(120, 40))
+Bare().run()
 """
 
 
 async def _seed(data: Path, chats: int) -> None:
+    """200 chats joined by patrons who then drop: open chats the desk restores at start."""
     from websockets.asyncio.client import connect
 
     async with Backend(data_dir=data, token="t") as backend:
         for i in range(chats):
-            async with connect(f"{backend.url}/patron") as ws:
-                await ws.send(f'{{"type":"join","id":"j","name":"P{i}","question":"Question {i}"}}')
+            async with connect(f"{backend.url}/patron", local_addr=(f"127.0.0.{2 + i // 20}", 0)) as ws:
+                await ws.send(f'{{"type":"join","id":"j","name":"Patron {i}","question":"Question {i}"}}')
                 await ws.recv()
 
 
-def _time(code: str, *args: str) -> float:
-    start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
-    assert "PAINTED" in out.stdout, out.stderr[-2000:]
-    return time.perf_counter() - start
+def _env() -> dict[str, str]:
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "TEXTUAL_DRIVER": "benchmarks.common:FrameDriver", "BENCH_PROBE": "1",
+            "BENCH_CHATS": str(CHATS), "PYTHONPATH": path, "COLORTERM": "truecolor"}
+
+
+def _time(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.time()
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+    for line in out.stdout.splitlines():
+        if line.startswith("PAINTED "):
+            return float(line.split()[1]) - start
+    raise RuntimeError(f"no paint from {cmd[0]}: {out.stderr[-2000:]}")
+
+
+def command() -> list[str]:
+    script = shutil.which("libchat-tui", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "libchat_tui.cli"]
 
 
 def run(quick: bool) -> dict[str, float]:
     runs = 3 if quick else 7
     ours, bare = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
-        asyncio.run(_seed(data, 200))
+        data = Path(tmp) / "data"
+        config = Path(tmp) / "config.toml"
+        config.write_text("[appearance]\nbell = false\n")
+        asyncio.run(_seed(data, CHATS))
+        env = _env()
+        cmd = [*command(), "--config", str(config), "--data-dir", str(data), "--patrons", "0", "--seed", "1"]
+        _time(cmd, env)  # warm the file cache once, for both
+        _time([sys.executable, "-c", BARE], env)
         for _ in range(runs):
-            ours.append(_time(OURS, str(data)))
-            bare.append(_time(BARE))
-    return {"startup_200_chats_s": statistics.median(ours), "startup_bare_s": statistics.median(bare),
-            "startup_ratio": statistics.median(ours) / statistics.median(bare)}
+            ours.append(_time(cmd, env))
+            bare.append(_time([sys.executable, "-c", BARE], env))
+    return {"startup_s": median(ours), "startup_bare_s": median(bare), "startup_max_s": max(ours)}
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run("--quick" in sys.argv), indent=2))

@@ -37,8 +37,19 @@ def _analytics(app: LibChatApp, chat: Chat | None) -> None:
 
     if chat is None:
         return
-    wire = app.client.hello.get("datasets") if app.client is not None else None
-    datasets = {n: Dataset.from_wire(d) for n, d in wire.items()} if wire else dict(DEFAULT_DATASETS)
+    if app.client is None or not app.client.hello:
+        app.notify("Not connected to the desk yet: its Reference Analytics datasets are unknown.",
+                   severity="warning", markup=False)
+        return
+    wire = app.client.hello.get("datasets")
+    if wire is None:  # a desk older than datasets in `hello` has the default one
+        datasets = dict(DEFAULT_DATASETS)
+    else:
+        datasets = {str(n): Dataset.from_wire({**d, "name": n}) for n, d in wire.items()}
+    if not datasets:
+        app.notify("No Reference Analytics dataset is configured on this desk "
+                   "(see [analytics.datasets] in the settings).", severity="warning", markup=False)
+        return
     app.push_screen(AnalyticsScreen(chat, datasets))
 
 

@@ -1,19 +1,28 @@
-"""Add to Reference Analytics: pick a dataset, fill its fields; date, duration, wait and
-the first question come from the chat. A chat is added to a dataset once: opening it
-again edits the existing entry."""
+"""Add to Reference Analytics: pick a dataset, fill its fields, save.
+
+The form is built from the dataset's fields (sent by the desk in the `hello` ack): a
+choice is a Select, a scale a list of its levels with their meaning (the READ Scale),
+tags an Input of comma-separated words, free text a TextArea. Date/time, duration, wait
+and the first question come from the chat and are shown read-only. A chat is added to a
+dataset once: opening the form again loads that entry to edit. Every entry is checked
+here first (the same `validate_entry` the desk runs) so a mistake is named at once.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Label, Select, TextArea
+from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Select, Static, TextArea
 
-from ...analytics import AnalyticsError, Dataset, Field, validate_entry
+from ...analytics import READ_SCALE, AnalyticsError, Dataset, Field, validate_entry
 from ...domain import Chat
 from ...sanitize import clean
 from ..badges import duration, hm
@@ -21,31 +30,55 @@ from ..badges import duration, hm
 if TYPE_CHECKING:
     from ..app import LibChatApp
 
+MAX_LISTED_LEVELS = 10  # a wider scale is typed as a number
+
+
+def levels(field: Field) -> list[int]:
+    low = field.min if field.min is not None else 1
+    high = field.max if field.max is not None else 6
+    return list(range(low, high + 1))
+
+
+def meanings(field: Field) -> dict[str, str]:
+    """What each level of a scale means: its own descriptions, or the READ Scale's."""
+    if field.descriptions:
+        return dict(field.descriptions)
+    if "read" in f"{field.name} {field.label}".lower().replace("_", " ").split():
+        return dict(READ_SCALE)
+    return {}
+
 
 def field_widget(field: Field, value: Any) -> Widget:
-    """The input for one dataset field, holding `value`."""
+    """The input for one dataset field, holding `value` (an existing entry's, or None)."""
     wid = f"ra-{field.name}"
-    if field.kind in ("choice", "scale"):
-        if field.kind == "scale":
-            meanings = dict(field.descriptions)
-            low, high = field.min or 1, field.max or 6
-            options = [(f"{n} — {meanings.get(str(n), '')}".rstrip(" —"), str(n))
-                       for n in range(low, high + 1)]
-        else:
-            options = [(o, o) for o in field.options]
-        current = str(value) if value not in (None, "") else Select.NULL
-        return Select(options, value=current, id=wid, prompt=f"Choose {field.label.lower()}…",
-                      allow_blank=True)
+    if field.kind == "choice":
+        current = str(value) if value in field.options else Select.NULL
+        # Option prompts given as str are parsed as markup; settings text is shown as written.
+        return Select([(Text(o), o) for o in field.options], value=current, id=wid, allow_blank=True,
+                      prompt=f"Choose {field.label.lower()}…")
+    if field.kind == "scale" and len(levels(field)) <= MAX_LISTED_LEVELS:
+        meaning = meanings(field)
+        buttons = [RadioButton(Content(f"{n}  {meaning.get(str(n), '')}".rstrip()),
+                               value=str(n) == str(value), id=f"{wid}-{n}")
+                   for n in levels(field)]
+        return RadioSet(*buttons, id=wid, classes="ra-scale")
     if field.kind == "text":
         return TextArea(str(value or ""), id=wid, soft_wrap=True, classes="ra-text")
-    text = ", ".join(value) if isinstance(value, list) else str(value or "")
-    placeholder = "comma, separated, tags" if field.kind == "multi" else ""
-    return Input(text, id=wid, placeholder=placeholder)
+    if field.kind == "multi":
+        text = ", ".join(value) if isinstance(value, list) else str(value or "")
+        return Input(text, id=wid, placeholder="comma, separated, tags")
+    placeholder = f"a whole number from {levels(field)[0]} to {levels(field)[-1]}" \
+        if field.kind == "scale" or (field.min is not None and field.max is not None) else "a whole number"
+    return Input("" if value is None else str(value), id=wid, placeholder=placeholder, type="integer")
 
 
-def widget_value(widget: Widget) -> Any:
+def widget_value(field: Field, widget: Widget) -> Any:
+    """What the librarian gave for a field, as validate_entry takes it (None for nothing)."""
     if isinstance(widget, Select):
         return None if widget.value is Select.NULL else widget.value
+    if isinstance(widget, RadioSet):
+        index = widget.pressed_index
+        return None if index < 0 else levels(field)[index]
     if isinstance(widget, TextArea):
         return widget.text
     assert isinstance(widget, Input)
@@ -53,11 +86,11 @@ def widget_value(widget: Widget) -> Any:
 
 
 class AnalyticsScreen(ModalScreen[bool]):
-    """The Reference Analytics form for one chat."""
+    """The Reference Analytics form for one chat; dismisses True once the entry is stored."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save entry", priority=True, id="analytics-save"),
-        Binding("escape", "dismiss(False)", "Cancel", id="analytics-cancel"),
+        Binding("escape", "cancel", "Cancel", id="analytics-cancel"),
     ]
 
     app: LibChatApp
@@ -66,75 +99,174 @@ class AnalyticsScreen(ModalScreen[bool]):
         super().__init__()
         self.chat = chat
         self.datasets = datasets
-        self.existing: dict[str, dict[str, Any]] = {}
         self.dataset = next(iter(datasets))
+        self.existing: dict[str, dict[str, Any]] = {}  # dataset -> the chat's stored entry
+        self.typed: dict[str, dict[str, Any]] = {}  # dataset -> values typed before switching away
+        self.ready = False
+        self.saving = False
 
     def compose(self) -> ComposeResult:
-        chat = self.chat
-        end = chat.ended_at or self.app.now()
-        start = chat.accepted_at or chat.created_at
-        wait = "not answered" if chat.wait_seconds is None else duration(chat.wait_seconds)
         with VerticalScroll(id="analytics-box", classes="dialog"):
-            yield Label(f"Add chat #{chat.id} to Reference Analytics", markup=False,
+            yield Label(f"Add chat #{self.chat.id} to Reference Analytics", markup=False,
                         classes="dialog-title")
-            yield Select([(name, name) for name in self.datasets], value=self.dataset,
-                         allow_blank=False, id="ra-dataset")
-            yield Label(
-                f"{chat.created_at.astimezone():%Y-%m-%d} {hm(chat.created_at)} · duration "
-                f"{duration((end - start).total_seconds())} · wait {wait}\n"
-                f"First question: {clean(chat.question, single_line=True, max_len=200)}",
-                markup=False, id="ra-auto", classes="dialog-keys")
-            yield Vertical(id="ra-fields")
-            yield Label("", id="ra-error", markup=False, classes="dialog-error")
+            with Horizontal(id="analytics-dataset-row"):
+                yield Label("Dataset", markup=False, classes="field-label")
+                yield Select([(Text(name), name) for name in self.datasets], value=self.dataset,
+                             allow_blank=False, id="analytics-dataset")
+            yield Static(self._auto_text(), id="analytics-auto", markup=False)
+            yield Label("Loading the chat's entries…", id="analytics-status", markup=False,
+                        classes="dialog-hint")
+            yield Vertical(id="analytics-fields")
+            yield Label("", id="analytics-error", markup=False, classes="dialog-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save entry  ctrl+s", id="analytics-save-button", variant="primary")
+                yield Button("Cancel  esc", id="analytics-cancel-button")
         yield Footer()
 
+    def _auto_text(self) -> str:
+        """The fields the desk fills in from the chat, as they will be stored."""
+        chat = self.chat
+        end = chat.ended_at or self.app.now()
+        length = duration((end - (chat.accepted_at or chat.created_at)).total_seconds())
+        wait = "never accepted" if chat.wait_seconds is None else duration(chat.wait_seconds)
+        question = clean(chat.question, single_line=True, max_len=300)
+        return (f"Filled in from the chat:  {chat.created_at.astimezone():%Y-%m-%d} "
+                f"{hm(chat.created_at)} · duration {length} · wait {wait}\n"
+                f"First question: {question}")
+
     def on_mount(self) -> None:
-        self.run_worker(self._load(), group="analytics")
+        self.query_one("#analytics-dataset").focus()
+        self.run_worker(self._load(), group="analytics-load")
 
     async def _load(self) -> None:
         data = await self.app.request("transcript", quiet=True, chat_id=self.chat.id)
         for entry in (data or {}).get("analytics", []):
-            self.existing[entry["dataset"]] = entry["fields"]
+            self.existing[str(entry["dataset"])] = dict(entry["fields"])
         await self._build()
+        self.ready = True
+        if data is None and self.chat.analytics:
+            self._error("The stored entries could not be loaded; saving replaces this chat's entry.")
 
     async def _build(self) -> None:
-        box = self.query_one("#ra-fields", Vertical)
+        box = self.query_one("#analytics-fields", Vertical)
         await box.remove_children()
-        values = self.existing.get(self.dataset, {})
+        values = self.typed.get(self.dataset) or self.existing.get(self.dataset, {})
+        editing = self.dataset in self.existing or self.dataset in self.chat.analytics
+        self.query_one("#analytics-status", Label).update(
+            f"Already in {self.dataset}: editing the existing entry." if editing else
+            f"A new entry in {self.dataset}. Fields marked * are required.")
         widgets: list[Widget] = []
-        if values:
-            widgets.append(Label("Already added: editing the existing entry.", markup=False,
-                                 classes="dialog-keys"))
         for field in self.datasets[self.dataset].fields:
             mark = " *" if field.required else ""
             widgets.append(Label(f"{field.label}{mark}", markup=False, classes="ra-label"))
+            if field.kind == "scale" and len(levels(field)) <= MAX_LISTED_LEVELS:
+                low, high = levels(field)[0], levels(field)[-1]
+                widgets.append(Label(f"↑/↓ then space, or type {low} to {high}" if high < 10 else
+                                     "↑/↓ then space to choose", markup=False, classes="dialog-hint"))
             widgets.append(field_widget(field, values.get(field.name)))
+            widgets.append(Label("", id=f"ra-{field.name}-error", markup=False, classes="field-error"))
         await box.mount_all(widgets)
 
-    async def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "ra-dataset" and event.value != self.dataset:
-            self.dataset = str(event.value)
-            await self._build()
+    @on(Select.Changed, "#analytics-dataset")
+    async def _dataset_chosen(self, event: Select.Changed) -> None:
+        if event.value is Select.NULL or event.value == self.dataset or not self.ready:
+            return
+        self.typed[self.dataset] = self._values()
+        self.dataset = str(event.value)
+        self._error("")
+        await self._build()
+
+    def _values(self) -> dict[str, Any]:
+        dataset = self.datasets[self.dataset]
+        return {f.name: widget_value(f, self.query_one(f"#ra-{f.name}", Widget)) for f in dataset.fields}
+
+    def _field(self, name: str) -> Field | None:
+        return next((f for f in self.datasets[self.dataset].fields if f.name == name), None)
+
+    # --- keys for a scale: type the level -----------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        radio = self.focused
+        if not isinstance(radio, RadioSet) or not event.character or not event.character.isdigit():
+            return
+        event.stop()
+        field = self._field((radio.id or "").removeprefix("ra-"))
+        if field is None:
+            return
+        level = int(event.character)
+        if level not in levels(field):
+            low, high = levels(field)[0], levels(field)[-1]
+            self._field_error(field.name, f"{field.label} must be a whole number from {low} to {high}; "
+                                          f"{level} is not a level.")
+            return
+        self.query_one(f"#ra-{field.name}-{level}", RadioButton).value = True
+        self._field_error(field.name, "")
+
+    # --- messages -------------------------------------------------------------------------
 
     def _error(self, text: str) -> None:
-        self.query_one("#ra-error", Label).update(text)
+        self.query_one("#analytics-error", Label).update(text)
 
+    def _field_error(self, name: str, text: str) -> None:
+        for label in self.query(f"#ra-{name}-error").results(Label):
+            label.update(text)
+            label.set_class(bool(text), "-shown")
+
+    def _clear_errors(self) -> None:
+        for label in self.query(".field-error").results(Label):
+            label.update("")
+            label.remove_class("-shown")
+        self._error("")
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(RadioSet.Changed)
+    @on(TextArea.Changed)
+    def _edited(self, event: Input.Changed | Select.Changed | RadioSet.Changed | TextArea.Changed) -> None:
+        widget_id = event.control.id
+        if widget_id and widget_id.startswith("ra-"):
+            self._field_error(widget_id.removeprefix("ra-"), "")
+
+    # --- actions --------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#analytics-save-button")
     def action_save(self) -> None:
+        if self.saving:
+            return
+        if not self.ready:
+            self._error("Still loading this chat's entries; try again in a moment.")
+            return
         dataset = self.datasets[self.dataset]
-        fields = {f.name: widget_value(self.query_one(f"#ra-{f.name}", Widget)) for f in dataset.fields}
+        fields = self._values()
+        self._clear_errors()
         try:
             validate_entry(dataset, fields)
         except AnalyticsError as exc:
-            self._error(str(exc))
-            self.query_one(f"#ra-{exc.field}", Widget).focus()
+            self._error(f"Not saved: {exc}")
+            if self._field(exc.field) is not None:
+                self._field_error(exc.field, str(exc))
+                widget = self.query_one(f"#ra-{exc.field}", Widget)
+                widget.focus()
+                widget.scroll_visible()
             return
-        self.run_worker(self._save(fields), group="analytics")
+        self.saving = True
+        self._error("Saving…")
+        self.run_worker(self._save(fields), group="analytics", exclusive=True)
 
     async def _save(self, fields: dict[str, Any]) -> None:
-        result = await self.app.request("save_analytics", chat_id=self.chat.id, dataset=self.dataset,
-                                        fields=fields)
+        editing = self.dataset in self.existing or self.dataset in self.chat.analytics
+        try:
+            result = await self.app.request("save_analytics", chat_id=self.chat.id,
+                                            dataset=self.dataset, fields=fields)
+        finally:
+            self.saving = False
         if result is None:
-            self._error("Not saved (see the message).")
+            self._error("Not saved (the desk's reason is in the message).")
             return
-        self.app.notify(f"Added to Reference Analytics ({self.dataset}).", markup=False)
+        verb = "Reference Analytics entry updated" if editing else "Added to Reference Analytics"
+        self.app.notify(f"{verb} ({self.dataset})", markup=False)
         self.dismiss(True)
+
+    @on(Button.Pressed, "#analytics-cancel-button")
+    def action_cancel(self) -> None:
+        self.dismiss(False)

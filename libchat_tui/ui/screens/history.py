@@ -1,23 +1,36 @@
-"""History: closed chats, newest first, with full-text search over transcripts and notes."""
+"""History: closed chats, newest first, with full-text search over transcripts and notes.
+
+Typing searches as you go (debounced). Any input is fine: the desk quotes every word
+before it reaches SQLite FTS5, so `"`, `*`, `NEAR(` or a lone `-` are just text. enter
+opens the chat read-only (transcript, notes, tickets, Reference Analytics), where
+ctrl+n still adds a note.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Label
 
 from ...domain import Chat
+from ...model import Changes
+from ...protocol import LIMITS
 from ...sanitize import clean, clean_name
 from ..badges import hm
 from .chat_record import ChatRecordScreen
 
 if TYPE_CHECKING:
     from ..app import LibChatApp
+
+DEBOUNCE_SECONDS = 0.3
+RESULTS = 200
 
 
 class HistoryScreen(Screen[None]):
@@ -26,52 +39,103 @@ class HistoryScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="history-back"),
         Binding("ctrl+f", "search", "Search", priority=True, id="history-search"),
+        Binding("down", "results", "Results", show=False, id="history-results"),
     ]
 
     app: LibChatApp
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown_query: str | None = None  # the query whose results are on screen
+        self.chats: list[Chat] = []
+        self._timer: Timer | None = None
+
     def compose(self) -> ComposeResult:
-        yield Label("History — closed chats, newest first. Type to search transcripts and notes.",
-                    markup=False, classes="screen-title")
-        yield Input(placeholder="Search (words, names, call numbers…)", id="history-query")
-        table: DataTable[str] = DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+        with Horizontal(classes="screen-head"):
+            yield Label("History — closed chats, newest first", markup=False, classes="screen-title")
+            yield Label("Loading…", id="history-summary", markup=False, classes="screen-summary")
+        yield Input(placeholder="Search transcripts and notes: words, names, call numbers… "
+                                "(↓ to the results)", id="history-query", max_length=LIMITS["query"])
+        table: DataTable[Any] = DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("Closed", "#", "Patron", "Question", "Notes", "RA")
-        self._timer: Timer | None = None
-        self.run_worker(self._search(""), group="history", exclusive=True)
+        self.query_one(DataTable).add_columns("Closed", "#", "Patron", "Question", "Msgs", "Notes",
+                                              "Tickets", "RA")
         self.query_one(Input).focus()
 
-    def on_input_changed(self, event: Input.Changed) -> None:
+    def on_screen_resume(self) -> None:
+        """Search again on the way back (a note may have been added, a chat closed)."""
+        self.search_now()
+
+    @property
+    def query_text(self) -> str:
+        return self.query_one(Input).value
+
+    @on(Input.Changed, "#history-query")
+    def _typed(self) -> None:
         if self._timer is not None:
             self._timer.stop()
-        self._timer = self.set_timer(0.25, lambda: self.run_worker(
-            self._search(event.value), group="history", exclusive=True))
+        self._timer = self.set_timer(DEBOUNCE_SECONDS, self.search_now)
 
-    def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self.query_one(DataTable).focus()
+    @on(Input.Submitted, "#history-query")
+    def _submitted(self) -> None:
+        if self.shown_query != self.query_text:
+            self.search_now()
+        self.action_results()
+
+    def search_now(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.run_worker(self._search(self.query_text), group="history", exclusive=True)
 
     async def _search(self, query: str) -> None:
-        result = await self.app.request("history", query=query, limit=200)
+        result = await self.app.request("history", query=query, limit=RESULTS)
+        summary = self.query_one("#history-summary", Label)
         if result is None:
+            summary.update("The search failed (see the message).")
             return
+        self.chats = [Chat.from_wire(data) for data in result["chats"]]
+        self.shown_query = query
         table = self.query_one(DataTable)
         table.clear()
-        for data in result["chats"]:
-            chat = Chat.from_wire(data)
+        for chat in self.chats:
             closed = chat.closed_at or chat.last_activity
             # DataTable parses plain strings as markup: patron text goes in as Text.
             table.add_row(f"{closed.astimezone():%Y-%m-%d} {hm(closed)}", str(chat.id),
-                          Text(clean_name(chat.patron_name, 30)),
-                          Text(clean(chat.question, single_line=True, max_len=60)),
-                          str(chat.note_count or ""), "✓" if chat.analytics else "", key=str(chat.id))
+                          Text(clean_name(chat.patron_name, 28)),
+                          Text(clean(chat.question, single_line=True, max_len=52)),
+                          str(chat.message_count), str(chat.note_count or ""),
+                          str(len(chat.ticket_ids) or ""), "✓" if chat.analytics else "",
+                          key=str(chat.id))
+        summary.update(self._summary(query, len(self.chats)))
+
+    @staticmethod
+    def _summary(query: str, count: int) -> str:
+        more = "+" if count >= RESULTS else ""
+        if not query.strip():
+            return f"{count}{more} closed chat{'s' if count != 1 else ''}" if count else \
+                "No closed chats yet."
+        shown = clean(query.strip(), single_line=True, max_len=40)
+        if not count:
+            return f"No closed chat matches “{shown}”."
+        return f"{count}{more} match{'es' if count != 1 else ''} for “{shown}”"
+
+    def desk_changed(self, changes: Changes) -> None:
+        if changes.removed and self.is_current:  # chats were closed: they belong here now
+            self.search_now()
 
     def action_search(self) -> None:
         self.query_one(Input).focus()
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def action_results(self) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count:
+            table.focus()
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:
             self.app.push_screen(ChatRecordScreen(int(event.row_key.value)))

@@ -1,14 +1,19 @@
-"""Internal note: a text box with Save (ctrl+s) and Cancel (escape). Never sent to the patron."""
+"""Internal note: a text box with Save (ctrl+s) and Cancel (escape). Never sent to the patron.
+
+What the librarian types is kept in the drafts file under ``note:<chat id>`` as they
+type, so a crash or a closed terminal loses nothing: reopening the note brings it back.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, TextArea
+from textual.widgets import Button, Footer, Label, TextArea
 
 from ...domain import Chat
 from ...protocol import LIMITS
@@ -19,12 +24,18 @@ if TYPE_CHECKING:
     from ..app import LibChatApp
 
 
+def draft_key(chat_id: int) -> str:
+    """Where a chat's unsaved note lives in the drafts file."""
+    return f"note:{chat_id}"
+
+
 class NoteScreen(ModalScreen[bool]):
-    """Write an internal note for one chat; dismisses True once the desk saved it."""
+    """Write an internal note for one chat; dismisses True once the desk has stored it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", priority=True, id="note-save"),
-        Binding("escape", "cancel", "Cancel", id="note-cancel"),
+        Binding("ctrl+s", "save", "Save note", priority=True, id="note-save"),
+        Binding("escape", "cancel", "Cancel", tooltip="Cancel (asks before throwing a draft away)",
+                id="note-cancel"),
     ]
 
     app: LibChatApp
@@ -32,48 +43,81 @@ class NoteScreen(ModalScreen[bool]):
     def __init__(self, chat: Chat) -> None:
         super().__init__()
         self.chat = chat
-        self.key = f"note:{chat.id}"
+        self.key = draft_key(chat.id)
+        self.saving = False
+        self.refused: str | None = None  # the text last refused: its message stays until it changes
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="note-box", classes="dialog"):
+        with VerticalScroll(id="note-box", classes="dialog"):
             yield Label(f"Internal note — chat #{self.chat.id} with "
-                        f"{clean_name(self.chat.patron_name, 40)} (never shown to the patron)",
-                        markup=False, classes="dialog-title")
+                        f"{clean_name(self.chat.patron_name, 40)}", markup=False, classes="dialog-title")
+            yield Label("Stored with the chat for librarians only; never sent to the patron.",
+                        markup=False, classes="dialog-hint")
             yield TextArea(self.app.drafts.get(self.key), id="note-text", soft_wrap=True)
             yield Label("", id="note-error", markup=False, classes="dialog-error")
-            yield Label("ctrl+s save · esc cancel", markup=False, classes="dialog-keys")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save  ctrl+s", id="note-save-button", variant="primary")
+                yield Button("Cancel  esc", id="note-cancel-button")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(TextArea).focus()
+        area = self.query_one(TextArea)
+        area.focus()
+        area.move_cursor(area.document.end)
 
-    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+    @property
+    def text(self) -> str:
+        return self.query_one(TextArea).text
+
+    @on(TextArea.Changed)
+    def _typed(self, event: TextArea.Changed) -> None:
         self.app.drafts.set(self.key, event.text_area.text)
+        if not self.saving and event.text_area.text != self.refused:
+            self._error("")
 
     def _error(self, text: str) -> None:
         self.query_one("#note-error", Label).update(text)
 
+    @on(Button.Pressed, "#note-save-button")
     def action_save(self) -> None:
-        text = self.query_one(TextArea).text
+        if self.saving:
+            return
+        text = self.refused = self.text
         if not text.strip():
-            self._error("The note is empty; write something or press esc to cancel.")
+            self._error("The note is empty: write something, or press esc to cancel.")
+            self.query_one(TextArea).focus()
             return
         if len(text) > LIMITS["note"]:
-            self._error(f"The note is {len(text)} characters; the limit is {LIMITS['note']}.")
+            self._error(f"The note is {len(text):,} characters; the limit is {LIMITS['note']:,}. "
+                        "Nothing was saved.")
             return
-        self.run_worker(self._save(text), group="note")
+        self.saving = True
+        offline = self.app.status.state != "online"
+        self._error("Offline: queued until the desk is back (esc leaves it queued)." if offline
+                    else "Saving…")
+        self.run_worker(self._save(text), group="note", exclusive=True)
 
     async def _save(self, text: str) -> None:
-        result = await self.app.request("note", chat_id=self.chat.id, text=text)
+        try:
+            result = await self.app.request("note", chat_id=self.chat.id, text=text)
+        finally:
+            self.saving = False
         if result is None:
-            self._error("Not saved (see the message). Your text is kept.")
+            self._error("Not saved (the desk's reason is in the message). Your text is kept.")
             return
-        self.app.drafts.set(self.key, "")
-        self.app.notify("Internal note saved.", markup=False)
+        if self.app.drafts.get(self.key) == text:
+            self.app.drafts.set(self.key, "")
+        self.app.notify("Internal note saved", markup=False)
         self.dismiss(True)
 
+    @on(Button.Pressed, "#note-cancel-button")
     def action_cancel(self) -> None:
-        if not self.query_one(TextArea).text.strip():
+        if self.saving:  # queued while offline: the client's outbox keeps it until the desk has it
+            self.app.drafts.set(self.key, "")
+            self.app.notify("The note is queued and will be stored when the desk answers.", markup=False)
+            self.dismiss(False)
+            return
+        if not self.text.strip():
             self.app.drafts.set(self.key, "")
             self.dismiss(False)
             return
@@ -82,5 +126,7 @@ class NoteScreen(ModalScreen[bool]):
             if discard:
                 self.app.drafts.set(self.key, "")
                 self.dismiss(False)
+            else:
+                self.query_one(TextArea).focus()
 
-        self.app.push_screen(Confirm("Throw this note away?"), answered)
+        self.app.push_screen(Confirm("Throw this note away? (y/n)"), answered)

@@ -1,14 +1,20 @@
-"""Create a Ticket from this Chat: a follow-up to the patron, prefilled from the chat."""
+"""Create a Ticket from this Chat: a follow-up to the patron, prefilled from the chat.
+
+Name and e-mail come from the chat (the e-mail is asked for when the patron gave none),
+the subject from the first question, the body from the stored transcript (fetched with
+the `transcript` command; internal notes only when "Include internal notes" is ticked).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Checkbox, Footer, Input, Label, TextArea
+from textual.widgets import Button, Checkbox, Footer, Input, Label, TextArea
 
 from ...domain import Chat
 from ...exports import transcript_document
@@ -19,12 +25,18 @@ if TYPE_CHECKING:
     from ..app import LibChatApp
 
 
+def first_line(text: str) -> str:
+    """The subject a question suggests: its first non-empty line, cleaned, at most 200."""
+    line = next((part for part in text.splitlines() if part.strip()), text)
+    return clean(line.strip(), single_line=True, max_len=LIMITS["subject"])
+
+
 class TicketScreen(ModalScreen[int | None]):
-    """Returns the new ticket's id, or None if cancelled."""
+    """The ticket form for one chat; returns the new ticket's id, or None if cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save ticket", priority=True, id="ticket-save"),
-        Binding("escape", "dismiss(None)", "Cancel", id="ticket-cancel"),
+        Binding("escape", "cancel", "Cancel", id="ticket-cancel"),
     ]
 
     app: LibChatApp
@@ -33,72 +45,136 @@ class TicketScreen(ModalScreen[int | None]):
         super().__init__()
         self.chat = chat
         self.data: dict[str, Any] | None = None
+        self.fetching = True
+        self.generated = ""  # the body as last filled in, to tell whether the librarian edited it
+        self.saving = False
+        self.refused_email: str | None = None
 
     def compose(self) -> ComposeResult:
         chat = self.chat
         with VerticalScroll(id="ticket-box", classes="dialog"):
             yield Label(f"Create a ticket from chat #{chat.id}", markup=False, classes="dialog-title")
-            yield Label("Patron name", markup=False)
-            yield Input(clean_name(chat.patron_name, 100), id="ticket-name", max_length=LIMITS["name"])
-            yield Label("E-mail (required)", markup=False)
-            yield Input(clean(chat.patron_email or "", single_line=True), id="ticket-email",
-                        placeholder="patron@example.edu", max_length=LIMITS["email"])
-            yield Label("Subject", markup=False)
-            yield Input(clean(chat.question, single_line=True, max_len=LIMITS["subject"]),
-                        id="ticket-subject", max_length=LIMITS["subject"])
+            yield Label("A follow-up to the patron by e-mail, saved as an open ticket linked to "
+                        "this chat.", markup=False, classes="dialog-hint")
+            with Horizontal(classes="form-row"):
+                with Vertical():
+                    yield Label("Patron name *", markup=False, classes="field-label")
+                    yield Input(clean_name(chat.patron_name, LIMITS["name"]), id="ticket-name",
+                                max_length=LIMITS["name"])
+                with Vertical():
+                    yield Label("E-mail *", markup=False, classes="field-label")
+                    yield Input(clean(chat.patron_email or "", single_line=True), id="ticket-email",
+                                placeholder="e.g. maya@example.edu", max_length=LIMITS["email"])
+            yield Label("", id="ticket-email-error", markup=False, classes="field-error")
+            yield Label("Subject *", markup=False, classes="field-label")
+            yield Input(first_line(chat.question), id="ticket-subject", max_length=LIMITS["subject"])
             yield Checkbox("Include internal notes", id="ticket-notes")
-            yield Label("Body (the transcript)", markup=False)
-            yield TextArea("Loading the transcript…", id="ticket-body", soft_wrap=True)
+            yield Label("Body (the transcript; you can edit it)", markup=False, classes="field-label")
+            yield TextArea("", id="ticket-body", soft_wrap=True)
             yield Label("", id="ticket-error", markup=False, classes="dialog-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save ticket  ctrl+s", id="ticket-save-button", variant="primary")
+                yield Button("Cancel  esc", id="ticket-cancel-button")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#ticket-email" if not self.chat.patron_email else "#ticket-subject").focus()
-        self.run_worker(self._load(), group="ticket")
+        self.query_one("#ticket-subject" if self.chat.patron_email else "#ticket-email").focus()
+        self.query_one("#ticket-body").loading = True
+        self.run_worker(self._load(), group="ticket-load")
 
     async def _load(self) -> None:
         self.data = await self.app.request("transcript", chat_id=self.chat.id)
+        self.fetching = False
+        self.query_one("#ticket-body").loading = False
+        if self.data is None:
+            self._error("The transcript could not be loaded; write the body yourself.")
+            return
         self._fill_body()
 
     def _fill_body(self) -> None:
         if self.data is None:
             return
-        include = self.query_one(Checkbox).value
-        body = transcript_document(self.data, copy="librarian" if include else "patron", fmt="txt")
-        self.query_one("#ticket-body", TextArea).text = body
+        copy = "librarian" if self.query_one(Checkbox).value else "patron"
+        self.generated = transcript_document(self.data, copy=copy, fmt="txt")
+        self.query_one("#ticket-body", TextArea).text = self.generated
 
-    def on_checkbox_changed(self, _event: Checkbox.Changed) -> None:
+    @on(Checkbox.Changed)
+    def _notes_toggled(self) -> None:
+        body = self.query_one("#ticket-body", TextArea).text
+        if self.data is not None and body != self.generated:
+            self._error("You edited the body, so it was not replaced. Clear it to start again.")
+            if not body.strip():
+                self._fill_body()
+                self._error("")
+            return
         self._fill_body()
+
+    @on(Input.Changed, "#ticket-email")
+    def _email_typed(self, event: Input.Changed) -> None:
+        if event.value != self.refused_email:  # the message stays until the address changes
+            self._email_error("")
+
+    def _email_error(self, text: str) -> None:
+        label = self.query_one("#ticket-email-error", Label)
+        label.update(text)
+        label.set_class(bool(text), "-shown")
 
     def _error(self, text: str) -> None:
         self.query_one("#ticket-error", Label).update(text)
 
+    def _refuse(self, field: str, text: str) -> None:
+        """Show why nothing was saved next to the field at fault, and go there."""
+        target = self.query_one(f"#ticket-{field}")
+        if field == "email":
+            self._email_error(text)
+            self._error("")
+        else:
+            self._error(text)
+        target.focus()
+        target.scroll_visible()
+
+    @on(Button.Pressed, "#ticket-save-button")
     def action_save(self) -> None:
+        if self.saving:
+            return
         name = self.query_one("#ticket-name", Input).value.strip()
         email = self.query_one("#ticket-email", Input).value.strip()
         subject = self.query_one("#ticket-subject", Input).value.strip()
         body = self.query_one("#ticket-body", TextArea).text
+        self.refused_email = self.query_one("#ticket-email", Input).value
         if not name:
-            self._error("The patron's name is required.")
+            self._refuse("name", "The patron's name is required.")
         elif not email:
-            self._error("An e-mail address is required: the ticket is answered by e-mail.")
-            self.query_one("#ticket-email").focus()
+            self._refuse("email", "An e-mail address is required: the ticket is answered by e-mail.")
         elif not is_valid_email(email):
-            self._error(f"'{email[:80]}' is not a valid e-mail address.")
-            self.query_one("#ticket-email").focus()
+            self._refuse("email", f"'{clean(email, single_line=True, max_len=80)}' is not a valid "
+                                  "e-mail address (like name@example.edu). Nothing was saved.")
         elif not subject:
-            self._error("A subject is required.")
+            self._refuse("subject", "A subject is required.")
+        elif self.fetching:
+            self._error("The transcript is still loading; try again in a moment.")
         elif len(body) > LIMITS["body"]:
-            self._error(f"The body is over {LIMITS['body']} characters.")
+            self._refuse("body", f"The body is {len(body):,} characters; the limit is "
+                                 f"{LIMITS['body']:,}.")
         else:
-            self.run_worker(self._save(name, email, subject, body), group="ticket")
+            self.saving = True
+            self._error("Saving…")
+            self.run_worker(self._save(name, email, subject, body), group="ticket", exclusive=True)
 
     async def _save(self, name: str, email: str, subject: str, body: str) -> None:
-        result = await self.app.request("create_ticket", chat_id=self.chat.id, name=name, email=email,
-                                        subject=subject, body=body)
+        try:
+            result = await self.app.request("create_ticket", chat_id=self.chat.id, name=name,
+                                            email=email, subject=subject, body=body)
+        finally:
+            self.saving = False
         if result is None:
-            self._error("Not saved (see the message).")
+            self._error("Not saved (the desk's reason is in the message).")
             return
         ticket_id = int(result["ticket"]["id"])
-        self.app.notify(f"Ticket #{ticket_id} created.", markup=False)
+        self.app.notify(f"Ticket #{ticket_id} created for {clean(email, single_line=True, max_len=80)}",
+                        markup=False)
         self.dismiss(ticket_id)
+
+    @on(Button.Pressed, "#ticket-cancel-button")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,30 +1,75 @@
-"""Tickets: follow-ups to patrons, open first; one shown with its chat; close it here."""
+"""Tickets: every follow-up ticket on the desk, open first, with the chat it came from.
+
+The highlighted ticket is shown below the list with its chat's transcript; enter moves
+into it to read, c closes the ticket, o opens its chat (where notes can still be added).
+Tickets created or closed by anyone on the desk arrive live (`desk_changed`).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Label, Static
 
-from ...model import Changes
+from ...domain import parse_ts
+from ...model import Changes, DeskModel
 from ...sanitize import clean, clean_name
+from ..widgets.transcript_view import TranscriptView
 from .chat_record import ChatRecordScreen
 
 if TYPE_CHECKING:
     from ..app import LibChatApp
 
+PREVIEW_SECONDS = 0.15  # how long the highlight rests before the chat's transcript is fetched
+BODY_SHOWN = 8_000
+
+
+def when(ts: str | None) -> str:
+    at = parse_ts(ts)
+    return "" if at is None else f"{at.astimezone():%Y-%m-%d %H:%M}"
+
+
+def ticket_order(ticket: dict[str, Any]) -> tuple[bool, int]:
+    """Open first, newest first (as the desk sorts them)."""
+    return ticket["status"] != "open", -int(ticket["id"])
+
+
+def describe(ticket: dict[str, Any]) -> Content:
+    """A ticket in full, patron text cleaned and never parsed as markup."""
+    closed = f" · closed {when(ticket.get('closed_at'))}" if ticket.get("closed_at") else ""
+    source = "from the patron (ticket offer)" if ticket["source"] == "patron" else "by a librarian"
+    body = clean(str(ticket["body"]))
+    if len(body) > BODY_SHOWN:
+        body = body[:BODY_SHOWN] + f"\n… ({len(body) - BODY_SHOWN:,} more characters)"
+    return Content.assemble(
+        (f"Ticket #{ticket['id']} · {ticket['status'].upper()}", "bold"),
+        f" · {source}\n",
+        f"To: {clean_name(str(ticket['name']))} <{clean(str(ticket['email']), single_line=True)}>\n",
+        ("Subject: ", "bold"), clean(str(ticket["subject"]), single_line=True), "\n",
+        f"Created {when(ticket['created_at'])} by {clean_name(str(ticket['created_by']))}{closed}"
+        f" · chat #{ticket['chat_id']}\n\n",
+        body,
+    )
+
 
 class TicketsScreen(Screen[None]):
-    """Every ticket on the desk."""
+    """Every ticket on the desk; the highlighted one below with its chat."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", id="tickets-back"),
+        Binding("escape", "back", "Back", id="tickets-back"),
+        Binding("enter", "read", "Read", tooltip="Read the ticket and its chat", priority=True,
+                id="tickets-read"),
         Binding("c", "close_ticket", "Close ticket", id="tickets-close"),
-        Binding("o", "open_chat", "Open its chat", id="tickets-chat"),
+        Binding("o", "open_chat", "Open chat", tooltip="Open the ticket's chat (notes can be added)",
+                id="tickets-chat"),
     ]
 
     app: LibChatApp
@@ -32,83 +77,158 @@ class TicketsScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.tickets: dict[int, dict[str, Any]] = {}
+        self.loaded = False
+        self.shown_chat: int | None = None  # whose transcript is in the transcript view
+        self._preview: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield Label("Tickets — open first. enter shows one, o opens its chat, c closes it.",
-                    markup=False, classes="screen-title")
-        table: DataTable[str] = DataTable(id="tickets-table", cursor_type="row", zebra_stripes=True)
+        with Horizontal(classes="screen-head"):
+            yield Label("Tickets", markup=False, classes="screen-title")
+            yield Label("Loading…", id="tickets-summary", markup=False, classes="screen-summary")
+        table: DataTable[Any] = DataTable(id="tickets-table", cursor_type="row", zebra_stripes=True)
         yield table
-        yield Static("", id="ticket-detail", markup=False)
+        with Horizontal(id="ticket-detail-row"):
+            with VerticalScroll(id="ticket-detail-box"):
+                yield Static("", id="ticket-detail", markup=False)
+            yield TranscriptView(id="ticket-transcript")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("#", "Status", "From", "Patron", "E-mail", "Subject", "Chat")
+        table = self.query_one(DataTable)
+        table.add_columns("#", "Status", "From", "Patron", "E-mail", "Subject", "Chat", "Created")
+        table.focus()
+        self.query_one(TranscriptView).me = self.app.librarian_id
+        self.query_one("#ticket-detail-box").border_title = "Ticket"
+        self.query_one(TranscriptView).border_title = "Its chat"
         self.run_worker(self._load(), group="tickets", exclusive=True)
 
     async def _load(self) -> None:
         result = await self.app.request("tickets", status="all")
         if result is None:
+            self.query_one("#tickets-summary", Label).update("Could not load the tickets (see the message).")
             return
-        self.tickets = {int(t["id"]): t for t in result["tickets"]}
+        for ticket in result["tickets"]:
+            self.tickets.setdefault(int(ticket["id"]), ticket)  # a live update may be newer
+        self.loaded = True
         self._fill()
 
     def _fill(self) -> None:
         table = self.query_one(DataTable)
+        keep = self.current
         table.clear()
-        ordered = sorted(self.tickets.values(), key=lambda t: (t["status"] != "open", -int(t["id"])))
-        for t in ordered:
-            table.add_row(str(t["id"]), t["status"], t["source"], Text(clean_name(t["name"], 30)),
-                          Text(clean(t["email"], single_line=True, max_len=40)),
-                          Text(clean(t["subject"], single_line=True, max_len=50)), f"#{t['chat_id']}",
+        for t in sorted(self.tickets.values(), key=ticket_order):
+            status = "● open" if t["status"] == "open" else "✓ closed"
+            created = when(t["created_at"])[5:]  # MM-DD HH:MM
+            # DataTable parses plain strings as markup: patron text goes in as Text.
+            table.add_row(str(t["id"]), status, "patron" if t["source"] == "patron" else "",
+                          Text(clean_name(str(t["name"]), 16)),
+                          Text(clean(str(t["email"]), single_line=True, max_len=24)),
+                          Text(clean(str(t["subject"]), single_line=True, max_len=28)),
+                          f"#{t['chat_id']}", created,
                           key=str(t["id"]))
-        table.focus()
+        if keep is not None:  # the highlight stays on the same ticket
+            table.move_cursor(row=table.get_row_index(str(keep["id"])), animate=False)
+        open_count = sum(1 for t in self.tickets.values() if t["status"] == "open")
+        self.query_one("#tickets-summary", Label).update(
+            f"{open_count} open · {len(self.tickets) - open_count} closed" if self.tickets else
+            "No tickets yet. Create one from a chat with ctrl+t.")
+        self._show_current()
 
     def desk_changed(self, changes: Changes) -> None:
         for ticket in changes.tickets:
             self.tickets[int(ticket["id"])] = ticket
-        if changes.tickets:
+        if changes.tickets and self.loaded:
             self._fill()
 
-    def _current(self) -> dict[str, Any] | None:
+    @property
+    def current(self) -> dict[str, Any] | None:
+        """The highlighted ticket."""
         table = self.query_one(DataTable)
-        if not self.tickets or table.cursor_row < 0 or table.row_count == 0:
+        if table.row_count == 0:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return None if key is None else self.tickets.get(int(key))
 
-    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
-        ticket = self._current()
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self._show_current()
+
+    def _show_current(self) -> None:
+        ticket = self.current
         detail = self.query_one("#ticket-detail", Static)
+        self.refresh_bindings()
         if ticket is None:
             detail.update("")
+            self.query_one(TranscriptView).clear()
+            self.shown_chat = None
             return
-        closed = f", closed {ticket['closed_at'][:16]}" if ticket.get("closed_at") else ""
-        detail.update(Text(
-            f"Ticket #{ticket['id']} — {ticket['status']}{closed}, from the {ticket['source']}, "
-            f"created by {clean_name(ticket['created_by'])} at {ticket['created_at'][:16]}\n"
-            f"To: {clean_name(ticket['name'])} <{clean(ticket['email'], single_line=True)}>\n"
-            f"Subject: {clean(ticket['subject'], single_line=True)}\n\n{clean(ticket['body'])[:3000]}"))
+        detail.update(describe(ticket))
+        chat_id = int(ticket["chat_id"])
+        if chat_id != self.shown_chat:
+            if self._preview is not None:
+                self._preview.stop()
+            self._preview = self.set_timer(PREVIEW_SECONDS, lambda: self._preview_chat(chat_id))
 
-    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
-        self.query_one("#ticket-detail", Static).focus()
+    def _preview_chat(self, chat_id: int) -> None:
+        self.run_worker(self._load_chat(chat_id), group="ticket-chat", exclusive=True)
+
+    async def _load_chat(self, chat_id: int) -> None:
+        data = await self.app.request("transcript", quiet=True, chat_id=chat_id)
+        ticket = self.current
+        if ticket is None or int(ticket["chat_id"]) != chat_id:
+            return  # the highlight moved on meanwhile
+        view = self.query_one(TranscriptView)
+        if data is None:
+            view.clear()
+            view.border_title = Content(f"Chat #{chat_id} could not be loaded")
+            return
+        view.set_entries(DeskModel().load_transcript(data))
+        # A border title is parsed as markup unless it is Content: patron names go in as Content.
+        name = clean_name(str(data["chat"]["patron"]["name"]), 40)
+        view.border_title = Content(f"Chat #{chat_id} with {name}")
+        self.shown_chat = chat_id
+
+    @on(DataTable.RowSelected)
+    def _clicked(self) -> None:
+        self.action_read()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("close_ticket", "open_chat", "read"):
+            ticket = self.current
+            if ticket is None:
+                return False
+            if action == "close_ticket" and ticket["status"] != "open":
+                return None  # shown greyed: this one is closed already
+        return True
+
+    def action_read(self) -> None:
+        if self.current is not None:
+            self.query_one(TranscriptView).focus()
+
+    def action_back(self) -> None:
+        table = self.query_one(DataTable)
+        if not table.has_focus:
+            table.focus()
+        else:
+            self.app.pop_screen()
 
     def action_open_chat(self) -> None:
-        ticket = self._current()
+        ticket = self.current
         if ticket is not None:
             self.app.push_screen(ChatRecordScreen(int(ticket["chat_id"])))
 
     def action_close_ticket(self) -> None:
-        ticket = self._current()
+        ticket = self.current
         if ticket is None:
             return
-        if ticket["status"] == "closed":
+        if ticket["status"] != "open":
             self.app.notify(f"Ticket #{ticket['id']} is already closed.", markup=False)
             return
-        self.run_worker(self._close(int(ticket["id"])), group="tickets")
+        self.run_worker(self._close(int(ticket["id"])), group="tickets-close")
 
     async def _close(self, ticket_id: int) -> None:
         result = await self.app.request("close_ticket", ticket_id=ticket_id)
         if result is not None:
             self.tickets[ticket_id] = result["ticket"]
             self._fill()
-            self.app.notify(f"Ticket #{ticket_id} closed.", markup=False)
+            self.app.notify(f"Ticket #{ticket_id} closed", markup=False)

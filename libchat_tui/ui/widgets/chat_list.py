@@ -1,7 +1,10 @@
 """The dashboard's chat list: one line per chat, virtual (an OptionList), never ListView.
 
-Rows are rebuilt only for chats that changed; the highlighted chat stays highlighted
-when the order changes. Patron text reaches the row only through the sanitiser, as
+Rows are rebuilt only for chats that changed: each chat's row (Content) is cached with
+what it was built from, so a reorder reuses the others' rows, and OptionList's height
+measurement (cached per Content) is not repeated for them. The highlighted chat stays
+highlighted when the order changes, and `Moved` is posted only when the highlighted
+chat really changes. Patron text reaches the row only through the sanitiser, as
 Content (never markup).
 """
 
@@ -22,6 +25,12 @@ from ..badges import BADGE_WIDTH, badge, duration
 
 class ChatList(OptionList):
     """Every chat on the desk, waiting first."""
+
+    # Every row is exactly two lines: nothing wraps (a name too wide ends in "…"), which
+    # also spares OptionList's height measurement the word-wrapping of thousands of rows.
+    DEFAULT_CSS = """
+    ChatList { text-wrap: nowrap; text-overflow: ellipsis; }
+    """
 
     BINDINGS = [
         Binding("enter", "select", "Open", id="accept-open"),
@@ -49,14 +58,21 @@ class ChatList(OptionList):
         self._index: dict[int, int] = {}
         self._shown: tuple[list[Chat], dict[int, int], datetime] | None = None
         self._width = 0
+        #: chat id -> (chat, unread, time text, width, row): the row and what it was built from
+        self._rows: dict[int, tuple[Chat, int, str, int, Content]] = {}
+        self._moved_to: int | None = None
+
+    @staticmethod
+    def when(chat: Chat, now: datetime) -> str:
+        """The row's time column: how long waiting, or since the last activity."""
+        if chat.state is ChatState.WAITING:
+            return f"waiting {duration((now - chat.created_at).total_seconds())}"
+        return f"{duration((now - chat.last_activity).total_seconds())} ago"
 
     @staticmethod
     def row(chat: Chat, unread: int, now: datetime, width: int = 100) -> Content:
         """One chat as one line: badge, name, question, time, unread count, RA mark."""
-        if chat.state is ChatState.WAITING:
-            when = f"waiting {duration((now - chat.created_at).total_seconds())}"
-        else:
-            when = f"{duration((now - chat.last_activity).total_seconds())} ago"
+        when = ChatList.when(chat, now)
         marks = []
         if unread:
             marks.append(f"✉ {unread} new")
@@ -72,8 +88,21 @@ class ChatList(OptionList):
             (clean(chat.question, single_line=True, max_len=max(8, width - len(indent))), "$text-muted"),
         )
 
-    def _row(self, chat: Chat, unread: dict[int, int], now: datetime) -> Content:
-        return self.row(chat, unread.get(chat.id, 0), now, self.scrollable_content_region.width - 2)
+    @property
+    def _row_width(self) -> int:
+        return self.scrollable_content_region.width - 2
+
+    def _row(self, chat: Chat, unread: dict[int, int], now: datetime, width: int) -> Content:
+        """The chat's row, from the cache if nothing it shows has changed."""
+        count = unread.get(chat.id, 0)
+        when = self.when(chat, now)
+        cached = self._rows.get(chat.id)
+        if cached is not None and cached[0] is chat and cached[1] == count and cached[2] == when \
+                and cached[3] == width:
+            return cached[4]
+        row = self.row(chat, count, now, width)
+        self._rows[chat.id] = (chat, count, when, width, row)
+        return row
 
     @property
     def chat_id(self) -> int | None:
@@ -86,12 +115,18 @@ class ChatList(OptionList):
         self._shown = (chats, unread, now)
         current = self.chat_id
         order = [c.id for c in chats]
-        options = [Option(self._row(c, unread, now), id=str(c.id)) for c in chats]
+        width = self._row_width
+        rows = [self._row(c, unread, now, width) for c in chats]
+        if len(self._rows) > 2 * len(chats) + 100:  # forget chats that have left the desk
+            shown = set(order)
+            self._rows = {k: v for k, v in self._rows.items() if k in shown}
         if order == self._order:
-            for index, option in enumerate(options):
-                self.replace_option_prompt_at_index(index, option.prompt)
+            for index, row in enumerate(rows):
+                if self.options[index].prompt is not row:
+                    self.replace_option_prompt_at_index(index, row)
             self.refresh()
         else:
+            options = [Option(row, id=str(chat_id)) for row, chat_id in zip(rows, order, strict=True)]
             self._order = order
             self._index = {chat_id: i for i, chat_id in enumerate(order)}
             self.set_options(options)
@@ -100,14 +135,18 @@ class ChatList(OptionList):
             elif order:
                 self.highlighted = 0
         if not order:
+            self._moved_to = None
             self.post_message(self.Moved(None))
 
     def update_rows(self, chats: list[Chat], unread: dict[int, int], now: datetime) -> None:
         """Redraw just these chats' rows (their position did not change)."""
+        width = self._row_width
         for chat in chats:
             index = self._index.get(chat.id)
             if index is not None:
-                self.replace_option_prompt_at_index(index, self._row(chat, unread, now))
+                row = self._row(chat, unread, now, width)
+                if self.options[index].prompt is not row:
+                    self.replace_option_prompt_at_index(index, row)
         self.refresh()
 
     def on_resize(self) -> None:
@@ -122,7 +161,10 @@ class ChatList(OptionList):
 
     def _on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
-        self.post_message(self.Moved(None if event.option_id is None else int(event.option_id)))
+        chat_id = None if event.option_id is None else int(event.option_id)
+        if chat_id != self._moved_to:  # a reorder re-highlights the same chat: not a move
+            self._moved_to = chat_id
+            self.post_message(self.Moved(chat_id))
 
     def _on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
