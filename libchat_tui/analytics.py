@@ -154,3 +154,19 @@ def validate_entry(dataset: Dataset, fields: dict[str, Any]) -> dict[str, Any]:
             continue
         clean[f.name] = _check(f, value)
     return clean
+
+
+def scale_levels(field: Field) -> list[int]:
+    """The levels a scale field offers (1-6 unless the dataset says otherwise)."""
+    low = field.min if field.min is not None else 1
+    high = field.max if field.max is not None else 6
+    return list(range(low, high + 1))
+
+
+def scale_meanings(field: Field) -> dict[str, str]:
+    """What each level of a scale means: its own descriptions, or the READ Scale's."""
+    if field.descriptions:
+        return dict(field.descriptions)
+    if "read" in f"{field.name} {field.label}".lower().replace("_", " ").split():
+        return dict(READ_SCALE)
+    return {}

@@ -1,7 +1,8 @@
-"""The `libchat-tui` command: the console (default), `serve`, `patron` and `export`.
+"""The `libchat-tui` command: the console (default), `serve`, `patron`, `export`, `backup`, `doctor`.
 
 Parsing and start-up only; the console itself is imported lazily so that `serve` and
-`export` never load textual.
+`export` never load textual. A desk that cannot start (data dir in use, unwritable or
+damaged, token dir unwritable) stops with one line naming the path, and exit status 2.
 """
 
 from __future__ import annotations
@@ -13,11 +14,17 @@ import logging
 import os
 import secrets
 import signal
+import sqlite3
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .config import ConfigError, Settings, default_config_dir, default_data_dir, load_settings
+from .files import write_atomic
+
+if TYPE_CHECKING:
+    from .backend.runtime import Backend
 
 log = logging.getLogger("libchat_tui")
 
@@ -29,6 +36,13 @@ def _positive(value: str) -> float:
     return number
 
 
+def _grace(value: str) -> float:
+    number = _positive(value)
+    if not 5 <= number <= 3600:
+        raise argparse.ArgumentTypeError(f"must be between 5 and 3600 seconds, got {value}")
+    return number
+
+
 def _add_desk_options(parser: argparse.ArgumentParser, *, patrons_flag: str) -> None:
     parser.add_argument("--seed", type=int, default=None,
                         help="seed for the patron simulator, for a repeatable desk (default: random)")
@@ -37,8 +51,8 @@ def _add_desk_options(parser: argparse.ArgumentParser, *, patrons_flag: str) -> 
     parser.add_argument(patrons_flag, dest="patrons", type=int, default=None, metavar="N",
                         help="how many simulated patrons arrive (default: the console keeps "
                              "a steady stream; serve simulates none)")
-    parser.add_argument("--grace", type=_positive, default=None, metavar="SECONDS",
-                        help="how long to wait for a dropped patron to reconnect "
+    parser.add_argument("--grace", type=_grace, default=None, metavar="SECONDS",
+                        help="how long to wait for a dropped patron to reconnect, 5 to 3600 "
                              "(default: [desk] grace_seconds in the settings, else 60)")
     parser.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
                         help=f"where the desk database lives (default: {default_data_dir()})")
@@ -47,6 +61,7 @@ def _add_desk_options(parser: argparse.ArgumentParser, *, patrons_flag: str) -> 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="libchat-tui",
+        allow_abbrev=False,  # `export ... --to` must never be read as an abbreviated --token
         description="A keyboard-first console for chat reference librarians. With no "
                     "arguments it starts a demo desk with simulated patrons.",
     )
@@ -58,7 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="connect to a running `libchat-tui serve` (ws://HOST:PORT) "
                              "instead of starting a demo desk")
     parser.add_argument("--token", default=None,
-                        help="librarian token for --server (also $LIBCHAT_TOKEN or [server] token)")
+                        help="librarian token for --server; prefer $LIBCHAT_TOKEN or --token-file, "
+                             "since a command line is visible to every local user (ps)")
+    parser.add_argument("--token-file", type=Path, default=None, metavar="FILE",
+                        help="read the librarian token from FILE (owner-only; `serve` prints where its "
+                             "token file is)")
+    parser.add_argument("--plain", action="store_true",
+                        help="a line-by-line console for screen readers: events as complete lines, "
+                             "commands at a prompt (see docs/accessibility.md)")
+    parser.add_argument("--color", action="store_true", help="with --plain: colour the lines")
     parser.add_argument("--name", default=None, help="your display name (default: [librarian] name)")
     _add_desk_options(parser, patrons_flag="--patrons")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -79,6 +102,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="write analytics or tickets as CSV from the store")
     export_cli.add_arguments(export)
+
+    backup = sub.add_parser("backup", help="copy the desk database, safely, even while the desk runs")
+    backup.add_argument("dest", type=Path, metavar="DEST",
+                        help="the new backup file, or a directory to put a dated one in")
+    backup.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+                        help=f"the desk's data dir (default: {default_data_dir()})")
+
+    libanswers = sub.add_parser("libanswers", help="check or retry the LibAnswers integration "
+                                                   "([libanswers] in the settings)")
+    la_sub = libanswers.add_subparsers(dest="libanswers_command", metavar="ACTION", required=True)
+    la_sub.add_parser("check", help="log in, list the queue and datasets, and show what maps to what")
+    push = la_sub.add_parser("push", help="send refused items again (run while the desk is stopped; "
+                                          "it sends them when it starts)")
+    push.add_argument("--retry-failed", action="store_true", required=True,
+                      help="put every refused ticket and RA entry back in line")
+    push.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+                      help=f"the desk's data dir (default: {default_data_dir()})")
+
+    doctor = sub.add_parser("doctor", help="check the desk database; keep a copy and dump what can "
+                                           "be read (see docs/storage.md to restore)")
+    doctor.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+                        help=f"the desk's data dir (default: {default_data_dir()})")
+    doctor.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="a new directory for the copy and the dump (default: DIR/doctor-TIMESTAMP)")
     return parser
 
 
@@ -87,38 +134,63 @@ def token_file(settings: Settings) -> Path:
     return (settings.path.parent if settings.path else default_config_dir()) / "token"
 
 
+def new_token() -> str:
+    """A 256-bit token that never starts with "-" (so `--token TOKEN` always parses)."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
+
+
+def read_token_file(path: Path) -> str:
+    """A token from a file; warns if other local users can read it."""
+    mode = path.stat().st_mode & 0o077
+    if mode:
+        log.warning("the token file %s can be read by other users of this machine; "
+                    "run: chmod 600 %s", path, path)
+    return path.read_text(encoding="utf-8").strip()
+
+
 def load_or_create_token(path: Path) -> str:
     """The serve token: read it, or make one (owner-only file) on first start."""
     if path.exists():
-        token = path.read_text(encoding="utf-8").strip()
+        token = read_token_file(path)
         if token:
             return token
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(token + "\n")
+    token = new_token()
+    write_atomic(path, token + "\n")
     return token
 
 
 async def serve(args: argparse.Namespace, settings: Settings) -> int:
     from .backend.runtime import Backend
-    from .backend.simulator import Simulator
+    from .simulator import Simulator
 
     data_dir = args.data_dir or default_data_dir()
     path = token_file(settings)
-    token = load_or_create_token(path)
+    try:
+        token = load_or_create_token(path)
+    except OSError as exc:
+        print(f"libchat-tui serve: cannot read or write the librarian token {path} "
+              f"({exc.strerror or exc}); make {path.parent} writable by this user, or set "
+              "LIBCHAT_CONFIG to a settings file in a writable directory", file=sys.stderr)
+        return 2
     backend = Backend(
         data_dir=data_dir, grace_seconds=args.grace or settings.desk.grace_seconds, token=token,
         datasets=dict(settings.datasets), host=args.host, port=args.port,
-        allowed_origins=frozenset(args.allow_origin),
+        allowed_origins=frozenset(args.allow_origin), widget=settings.widget,
+        libanswers=settings.libanswers,
+        # Simulated patrons all come from this machine: their per-address counts are lifted.
+        limits=settings.limits.for_simulated_patrons() if args.patrons else settings.limits,
     )
-    try:
-        await backend.start()
-    except OSError as exc:
-        print(f"libchat-tui serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
-              file=sys.stderr)
-        await backend.store.close()
+    stop = asyncio.Event()  # handlers first: a SIGTERM right after start still stops cleanly
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    failure = await _start(backend)
+    if failure is not None:
+        print(f"libchat-tui serve: {failure}", file=sys.stderr)
         return 2
     print(f"libchat-tui desk at {backend.url}  (librarians: {backend.url}/librarian, "
           f"patrons: {backend.url}/patron)")
@@ -129,11 +201,6 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
                               grace_seconds=backend.desk.grace_seconds)
         sim_task = asyncio.create_task(simulator.run())
         print(f"simulating {args.patrons} patrons (seed {_seed(args)}, speed {args.speed}x)")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     print("stopping…")
     if simulator is not None:
@@ -142,6 +209,165 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     await backend.stop()
     print("stopped; every acknowledged change is on disk.")
     return 0
+
+
+async def _start(backend: Backend) -> str | None:
+    """Start the backend; on failure close what was opened and return the one line to print."""
+    from .backend.datadir import DataDirError, open_failure
+    from .backend.store import StorageError
+
+    try:
+        await backend.start()
+    except DataDirError as exc:
+        return str(exc)
+    except StorageError as exc:  # restoring open chats could not be saved (a full disk)
+        await backend.store.close()
+        return f"cannot start on {backend.store.path}: {exc}"
+    except sqlite3.Error as exc:
+        await backend.store.close()
+        return str(open_failure(backend.store.path, exc))
+    except OSError as exc:
+        await backend.store.close()
+        return f"cannot listen on {backend.host}:{backend.port}: {exc.strerror or exc}"
+    return None
+
+
+async def _check_embedded_desk(data_dir: Path) -> str | None:
+    """Before the console starts its demo desk: can it? (the same checks, the same one line)."""
+    from .backend.runtime import DB_NAME
+    from .backend.store import DataDirError, Store
+
+    store = Store(data_dir / DB_NAME)
+    try:
+        await store.open()
+    except DataDirError as exc:
+        return str(exc)
+    await store.close()
+    return None
+
+
+def backup_command(args: argparse.Namespace) -> int:
+    """`libchat-tui backup DEST`: a consistent, owner-only copy, checked before it is kept."""
+    from .backend.maintenance import MaintenanceError, backup
+    from .backend.runtime import DB_NAME
+
+    db = (args.data_dir or default_data_dir()) / DB_NAME
+    try:
+        dest = backup(db, args.dest)
+    except MaintenanceError as exc:
+        print(f"libchat-tui backup: {exc}", file=sys.stderr)
+        return 2
+    print(f"backed up {db} to {dest} (integrity check: ok)")
+    return 0
+
+
+def doctor_command(args: argparse.Namespace) -> int:
+    """`libchat-tui doctor`: check, keep a copy, dump what can be read; 0 sound, 1 damaged."""
+    from .backend.maintenance import MaintenanceError, doctor
+    from .backend.runtime import DB_NAME
+
+    db = (args.data_dir or default_data_dir()) / DB_NAME
+    try:
+        report = doctor(db, args.out)
+    except MaintenanceError as exc:
+        print(f"libchat-tui doctor: {exc}", file=sys.stderr)
+        return 2
+    print(f"libchat-tui doctor: {db}")
+    if report.desk_running:
+        print("  a desk is running on this data dir; the copy below is a consistent snapshot")
+    if report.problems:
+        print(f"  integrity: DAMAGED ({len(report.problems)} problems; first: {report.problems[0]})")
+    else:
+        print("  integrity: ok")
+    print(f"  copy: {report.copy} ({report.copy_note})")
+    if report.dump is not None:
+        counts = ", ".join(f"{t} {n}" for t, n in report.rows.items())
+        print(f"  dump: {report.dump} (rows: {counts})")
+    else:
+        print("  dump: none (the header is damaged, so no table could be read)")
+    for line in report.unreadable:
+        print(f"  could not read: {line}")
+    if not report.healthy:
+        print("  to restore: stop the desk; move desk.sqlite3, desk.sqlite3-wal and desk.sqlite3-shm "
+              "out of the data dir; put a backup (or a database rebuilt from the dump) in its place; "
+              "start the desk. Step by step: docs/storage.md, \"Restoring\".")
+    return 0 if report.healthy else 1
+
+
+def libanswers_command(args: argparse.Namespace, settings: Settings) -> int:
+    """`libchat-tui libanswers check|push --retry-failed`."""
+    cfg = settings.libanswers
+    if cfg is None:
+        where = settings.path or default_config_dir() / "config.toml"
+        print(f"libchat-tui libanswers: no [libanswers] section in {where} (see docs/libanswers.md)",
+              file=sys.stderr)
+        return 2
+    if args.libanswers_command == "check":
+        from .libanswers.check import check
+
+        lines = asyncio.run(check(cfg, dict(settings.datasets)))
+        for line in lines:
+            print(line)
+        return 1 if any(line.startswith("error:") for line in lines) else 0
+    return asyncio.run(_retry_failed(args.data_dir or default_data_dir()))
+
+
+async def _retry_failed(data_dir: Path) -> int:
+    from .backend.datadir import DataDirError
+    from .backend.runtime import DB_NAME
+    from .backend.store import Store
+    from .libanswers.push import retry_failed
+
+    store = Store(data_dir / DB_NAME)
+    try:
+        await store.open()
+    except DataDirError as exc:
+        print(f"libchat-tui libanswers push: {exc} (a running desk retries by itself; stop it first "
+              "to force a retry of refused items)", file=sys.stderr)
+        return 2
+    try:
+        count = await retry_failed(store)
+    finally:
+        await store.close()
+    print(f"{count} refused item{'s' if count != 1 else ''} put back in line; "
+          "the desk sends them when it runs")
+    return 0
+
+
+def plain_command(args: argparse.Namespace, settings: Settings) -> int:
+    """`libchat-tui --plain`: the line console, on a desk or on the demo desk (no textual)."""
+    from .plain import run_plain
+
+    server = args.server or settings.server.url
+    if server:
+        token = args.token or os.environ.get("LIBCHAT_TOKEN") or settings.server.token
+        if not token:
+            print("libchat-tui: no librarian token: set $LIBCHAT_TOKEN, pass --token-file, or put "
+                  "token = \"...\" under [server] in the settings file", file=sys.stderr)
+            return 2
+        return asyncio.run(run_plain(settings, url=server, token=token, color=args.color,
+                                     name=args.name, data_dir=args.data_dir))
+    return asyncio.run(_plain_demo(args, settings))
+
+
+async def _plain_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from .plain import run_plain
+    from .ui.embedded import EmbeddedDesk
+
+    data_dir = args.data_dir or default_data_dir()
+    problem = await _check_embedded_desk(data_dir)
+    if problem is not None:
+        print(f"libchat-tui: {problem}", file=sys.stderr)
+        return 2
+    desk = EmbeddedDesk(data_dir=data_dir, grace_seconds=args.grace or settings.desk.grace_seconds,
+                        seed=_seed(args), speed=args.speed, patrons=args.patrons,
+                        datasets=dict(settings.datasets))
+    await desk.start()
+    try:
+        return await run_plain(settings, url=desk.url, token=desk.token, color=args.color,
+                               name=args.name, data_dir=args.data_dir)
+    finally:
+        await desk.stop()
 
 
 def _seed(args: argparse.Namespace) -> int:
@@ -158,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"libchat-tui: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         return asyncio.run(serve(args, settings))
     if args.command == "patron":
@@ -169,6 +395,36 @@ def main(argv: list[str] | None = None) -> int:
         from . import export_cli
 
         return export_cli.run(args, settings)
+    if args.command == "backup":
+        return backup_command(args)
+    if args.command == "doctor":
+        return doctor_command(args)
+    if args.command == "libanswers":
+        return libanswers_command(args, settings)
+    if args.token_file is not None:
+        try:
+            args.token = read_token_file(args.token_file)
+        except OSError as exc:
+            print(f"libchat-tui: cannot read the token file {args.token_file}: {exc.strerror or exc}",
+                  file=sys.stderr)
+            return 2
+    elif args.token:
+        log.warning("--token on the command line is visible to other local users (ps); "
+                    "prefer $LIBCHAT_TOKEN or --token-file")
+    if args.server:
+        from .client import check_url
+
+        problem = check_url(args.server)
+        if problem is not None:
+            print(f"libchat-tui: {problem}", file=sys.stderr)
+            return 2
+    if args.plain:
+        return plain_command(args, settings)
+    if not (args.server or settings.server.url):
+        problem = asyncio.run(_check_embedded_desk(args.data_dir or default_data_dir()))
+        if problem is not None:
+            print(f"libchat-tui: {problem}", file=sys.stderr)
+            return 2
     from .ui.launch import launch
 
     return launch(args, settings)

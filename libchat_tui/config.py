@@ -11,14 +11,20 @@ import getpass
 import os
 import re
 import tomllib
+import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import platformdirs
 
 from .analytics import DEFAULT_DATASETS, KINDS, Dataset, Field
+from .limits import Limits
+from .web.settings import WidgetSettings
+
+if TYPE_CHECKING:
+    from .libanswers.settings import LibAnswersConfig
 
 APP: Final = "libchat-tui"
 
@@ -75,13 +81,6 @@ class DeskSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class LibAnswersSettings:
-    site: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = None  # from $LIBANSWERS_CLIENT_SECRET only
-
-
-@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable, with defaults."""
 
@@ -91,7 +90,9 @@ class Settings:
     desk: DeskSettings = DeskSettings()
     keys: Mapping[str, str] = field(default_factory=dict)
     datasets: Mapping[str, Dataset] = field(default_factory=lambda: dict(DEFAULT_DATASETS))
-    libanswers: LibAnswersSettings = LibAnswersSettings()
+    libanswers: LibAnswersConfig | None = None  # None: tickets and RA stay in the desk's store
+    widget: WidgetSettings = field(default_factory=WidgetSettings)
+    limits: Limits = field(default_factory=Limits)
     path: Path | None = None
 
 
@@ -176,6 +177,9 @@ class _Reader:
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ) -> Settings:
     """Read the settings file (if any) and the environment; raise ConfigError on mistakes."""
+    from .libanswers.settings import parse_libanswers  # it reads the file with `_Reader`
+    from .web.settings import parse_widget
+
     where = config_path(path, env)
     text = ""
     if where.exists():
@@ -193,7 +197,8 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
     else:
         doc = {}
     r = _Reader(where, text)
-    sections = {"librarian", "server", "appearance", "desk", "keys", "analytics", "libanswers"}
+    sections = {"librarian", "server", "appearance", "desk", "keys", "analytics", "libanswers", "widget",
+                "limits"}
     for section in doc:
         if section not in sections:
             raise ConfigError(f"{where}, line {r.line_of(section, None)}: [{section}] is not a section "
@@ -224,11 +229,9 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
         if not isinstance(key, str) or not all(_KEY.match(k.strip()) for k in key.split(",")):
             raise r.fail("keys", binding, f"must be keys like \"ctrl+e\" or \"f5,ctrl+x\", got {key!r}")
 
-    la = r.table(doc, "libanswers", {"site", "client_id"})
-    libanswers = LibAnswersSettings(
-        r.string(la, "libanswers", "site"), r.string(la, "libanswers", "client_id"),
-        env.get("LIBANSWERS_CLIENT_SECRET") or None,
-    )
+    libanswers = parse_libanswers(r, doc, env)
+    widget = parse_widget(r, doc)
+    limits = _limits(r, doc)
 
     return Settings(
         librarian=LibrarianSettings(name),
@@ -238,8 +241,38 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
         keys={k: v.strip() for k, v in keys.items()},
         datasets=_datasets(r, doc),
         libanswers=libanswers,
+        widget=widget,
+        limits=limits,
         path=where,
     )
+
+
+def _limits(r: _Reader, doc: dict[str, Any]) -> Limits:
+    """`[limits]`: each key a field of `Limits` (docs/security.md), checked for its type."""
+    kinds = {f.name: f.type for f in fields(Limits)}
+    table = r.table(doc, "limits", set(kinds))
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        kind = str(kinds[key])
+        if key == "trusted_proxies":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise r.fail("limits", key, f"must be a list of addresses or CIDRs, got {value!r}")
+            value = tuple(value)
+        elif kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise r.fail("limits", key, f"must be a whole number, got {value!r}")
+        elif kind == "float":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise r.fail("limits", key, f"must be a number, got {value!r}")
+            value = float(value)
+        elif not isinstance(value, str):
+            raise r.fail("limits", key, f"must be text, got {value!r}")
+        values[key] = value
+    try:
+        return Limits(**values)
+    except ValueError as exc:
+        key = str(exc).split(" ", 1)[0].rstrip(":")
+        raise r.fail("limits", key if key in kinds else None, str(exc)) from None
 
 
 def _datasets(r: _Reader, doc: dict[str, Any]) -> dict[str, Dataset]:
@@ -306,3 +339,18 @@ def _datasets(r: _Reader, doc: dict[str, Any]) -> dict[str, Dataset]:
                                 min=low, max=high, max_length=max_length))
         found[name] = Dataset(name, tuple(fields))
     return found
+
+
+def librarian_id(data_dir: Path) -> str:
+    """This librarian's stable id on this machine, kept in the data dir (shared by the full
+    console and plain mode, so both are the same librarian to the desk)."""
+    from .files import write_atomic
+
+    path = data_dir / "librarian-id"
+    if path.exists():
+        value = path.read_text(encoding="utf-8").strip()
+        if value:
+            return value
+    value = uuid.uuid4().hex
+    write_atomic(path, value + "\n")
+    return value

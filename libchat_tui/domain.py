@@ -58,10 +58,12 @@ TRANSITIONS: dict[tuple[ChatState, Action], ChatState] = {
 
 #: States shown on the dashboard (everything but closed).
 OPEN_STATES = frozenset({W, A, R, E, D})
-#: States in which the after-chat work is done and Close is allowed.
+#: States in which the chat is over: the after-chat work is done and Close is allowed.
 FINISHED_STATES = frozenset({E, D})
-#: States in which the patron can still talk.
-LIVE_STATES = frozenset({W, A, R})
+#: States in which the patron is connected and may talk (reconnecting: they are not).
+PATRON_TALKS = frozenset({W, A})
+#: States in which the chat's owner may write to the patron (who may be reconnecting).
+LIBRARIAN_TALKS = frozenset({A, R})
 
 
 class DomainError(Exception):
@@ -102,6 +104,69 @@ def describe_refusal(state: ChatState, action: Action) -> str:
     if state in FINISHED_STATES or state is C:
         return "the chat is already over"
     return "not allowed in this state"
+
+
+def patron_can_talk(state: ChatState | str) -> bool:
+    """May the patron send messages (and typing) in a chat in this state?"""
+    return ChatState(state) in PATRON_TALKS
+
+
+class Act(StrEnum):
+    """What a librarian may ask to do with a chat.
+
+    `refusal()` is the one answer to "may this librarian do this now": the desk enforces
+    it, and the console's keys, buttons, footer and palette ask it before offering.
+    """
+
+    ACCEPT = "accept"
+    SEND = "send"  # and the typing signal
+    END = "end"
+    CLOSE = "close"
+    NOTE = "note"
+    TICKET = "ticket"
+    ANALYTICS = "analytics"
+    EXPORT = "export"
+
+
+#: Acts that change the chat's state, and the transition each one takes.
+_ACT_TRANSITIONS = {Act.ACCEPT: Action.ACCEPT, Act.END: Action.END_BY_LIBRARIAN, Act.CLOSE: Action.CLOSE}
+#: Acts only the chat's owner may take.
+_OWNER_ONLY = frozenset({Act.SEND, Act.END})
+
+
+def refusal(chat: Chat, act: Act, librarian_id: str) -> DomainError | None:
+    """Why `librarian_id` may not `act` on `chat` now, or None if they may.
+
+    One ownership rule: sending and ending belong to the librarian who accepted the
+    chat; anyone on the desk may accept a waiting chat, close a finished one, and do the
+    after-chat work (notes, tickets, Reference Analytics, exports) on any chat.
+    """
+    action = _ACT_TRANSITIONS.get(act)
+    if action is not None and (chat.state, action) not in TRANSITIONS:
+        if act is Act.ACCEPT and chat.owner is not None:
+            who = "you" if chat.owner.id == librarian_id else chat.owner.name
+            return DomainError(f"Chat {chat.id} was already accepted by {who}.", "already_accepted")
+        return IllegalTransition(chat.id, chat.state, action)
+    if act is Act.SEND and chat.state not in LIBRARIAN_TALKS:
+        reason = "accept it first" if chat.state is W else "the chat is over"
+        return DomainError(f"Chat {chat.id} is {chat.state.value}; {reason}.", "illegal_transition")
+    if act in _OWNER_ONLY and (chat.owner is None or chat.owner.id != librarian_id):
+        owner = "nobody has accepted it" if chat.owner is None else f"it belongs to {chat.owner.name}"
+        return DomainError(f"Chat {chat.id} is not yours: {owner}.", "not_owner")
+    return None
+
+
+def may(chat: Chat, act: Act, librarian_id: str) -> bool:
+    """True if `refusal()` has nothing against it."""
+    return refusal(chat, act, librarian_id) is None
+
+
+def check(chat: Chat, act: Act, librarian_id: str) -> Chat:
+    """Raise the refusal, if any; return the chat for chaining."""
+    refused = refusal(chat, act, librarian_id)
+    if refused is not None:
+        raise refused
+    return chat
 
 
 def next_state(state: ChatState, action: Action, *, has_owner: bool) -> ChatState:
@@ -192,6 +257,9 @@ class Chat:
     patron_ticket_id: int | None = None
     ticket_ids: tuple[int, ...] = ()
     analytics: tuple[str, ...] = field(default=())
+    page: str | None = None  # the web page the patron asked from (sent by the widget)
+    rating: int | None = None  # the patron's 1-5 stars after the chat
+    rating_comment: str = ""
 
     def apply(self, action: Action, by: Actor, at: datetime) -> tuple[Chat, Transition]:
         """Take `action`; return the new chat and the transition, or raise IllegalTransition."""
@@ -240,6 +308,9 @@ class Chat:
             "patron_ticket_id": self.patron_ticket_id,
             "ticket_ids": list(self.ticket_ids),
             "analytics": list(self.analytics),
+            "page": self.page,
+            "rating": self.rating,
+            "rating_comment": self.rating_comment,
         }
 
     @classmethod
@@ -275,6 +346,9 @@ class Chat:
             patron_ticket_id=data.get("patron_ticket_id"),
             ticket_ids=tuple(data.get("ticket_ids", ())),
             analytics=tuple(data.get("analytics", ())),
+            page=data.get("page"),
+            rating=data.get("rating"),
+            rating_comment=str(data.get("rating_comment") or ""),
         )
 
 

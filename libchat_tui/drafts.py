@@ -1,16 +1,17 @@
 """Drafts: what the librarian was typing, kept on disk so a crash loses nothing.
 
 A small JSON file under the user data dir maps a draft key (e.g. "message:12",
-"note:12") to its text. Writes are atomic (write, then rename) and debounced by the
-caller. No textual here.
+"note:12") to its text. Writes are atomic and owner-only (files.write_atomic) and
+debounced by the caller. No textual here.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
+
+from .files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +49,9 @@ class Drafts:
         """Write the file now if anything changed."""
         if self.path is None or not self.dirty:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(self._texts, handle, ensure_ascii=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(self.path)
+        try:
+            write_atomic(self.path, json.dumps(self._texts, ensure_ascii=False))
+        except OSError as exc:  # a full disk must not end the console; try again next time
+            log.error("cannot save drafts to %s: %s", self.path, exc)
+            return
         self.dirty = False

@@ -16,6 +16,7 @@ from .backend import queries, rows
 from .backend.runtime import DB_NAME
 from .config import Settings, default_data_dir
 from .exports import analytics_csv, tickets_csv, transcript_document
+from .files import write_atomic
 
 
 def _day(text: str) -> str:
@@ -62,12 +63,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"libchat-tui export: no dataset '{args.dataset}' is configured (known: {known})",
                       file=sys.stderr)
                 return 2
-            text = analytics_csv(conn, args.dataset, args.start, args.end,
+            text = analytics_csv(queries.analytics_rows(conn, args.dataset, args.start, args.end),
                                  [f.name for f in dataset.fields])
         elif args.what == "tickets":
             text = tickets_csv(queries.tickets(conn, args.status))
         else:
-            data = rows.transcript(conn, args.chat_id)
+            data = rows.transcript(conn, args.chat_id, bounded=False)
             if data is None:
                 print(f"libchat-tui export: there is no chat {args.chat_id}", file=sys.stderr)
                 return 2
@@ -77,6 +78,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.out is None:
         sys.stdout.write(text)
     else:
-        args.out.write_text(text, encoding="utf-8")
+        write_atomic(args.out, text, mode=0o644)
         print(f"wrote {args.out}", file=sys.stderr)
     return 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +52,10 @@ def transcript_document(data: dict[str, Any], *, copy: str = "librarian", fmt: s
         email = chat["patron"].get("email")
         meta.insert(0, ("Patron", patron + (f" <{clean(email, single_line=True)}>" if email else "")))
         meta.append(("State", chat["state"]))
+    omitted = int((data.get("omitted") or {}).get("messages") or 0)
+    if omitted:
+        meta.append(("Note", f"the {omitted} earliest lines are not in this copy (too long for one "
+                             "reply); `libchat-tui export transcript` on the desk machine writes all of it"))
     for key, value in meta:
         if value:
             out.append(f"- **{key}:** {value}" if md else f"{key}: {value}")
@@ -72,15 +75,8 @@ def transcript_document(data: dict[str, Any], *, copy: str = "librarian", fmt: s
     return "\n".join(out).rstrip() + "\n"
 
 
-def analytics_csv(conn: sqlite3.Connection, dataset: str, start: str, end: str,
-                  field_names: list[str]) -> str:
-    """Entries of one dataset whose chat started on days start..end (inclusive), as CSV."""
-    rows = conn.execute(
-        "SELECT a.id, a.chat_id, a.fields, a.author, a.created_at, a.updated_at FROM analytics a"
-        " JOIN chats c ON c.id = a.chat_id WHERE a.dataset = ?"
-        " AND substr(c.created_at, 1, 10) BETWEEN ? AND ? ORDER BY c.created_at, a.id",
-        (dataset, start, end),
-    ).fetchall()
+def analytics_csv(rows: list[tuple[Any, ...]], field_names: list[str]) -> str:
+    """RA entries (`queries.analytics_rows`) as CSV, one column per dataset field."""
     auto = ["date_time", "duration_seconds", "wait_seconds", "first_question"]
     columns = ["entry_id", "chat_id", *field_names, *auto, "librarian", "created_at", "updated_at"]
     buf = io.StringIO()

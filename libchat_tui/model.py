@@ -8,12 +8,15 @@ waiting, and which transcript lines arrived per chat, so the UI touches only tho
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from . import protocol as p
 from .domain import Chat, ChatState, Message, Note, Sender
 
-Entry = Message | Note
+#: One line of a transcript as the console shows it: a message or an internal note.
+TranscriptLine = Message | Note
 
 #: Dashboard order: waiting first, then active, reconnecting, then ended/disconnected.
 STATE_ORDER = {
@@ -33,7 +36,7 @@ class Changes:
     chats: set[int] = field(default_factory=set)
     removed: set[int] = field(default_factory=set)
     new_waiting: list[int] = field(default_factory=list)
-    entries: dict[int, list[Entry]] = field(default_factory=lambda: defaultdict(list))
+    entries: dict[int, list[TranscriptLine]] = field(default_factory=lambda: defaultdict(list))
     tickets: list[dict[str, Any]] = field(default_factory=list)
     analytics: list[dict[str, Any]] = field(default_factory=list)
     snapshot: bool = False
@@ -50,49 +53,58 @@ class DeskModel:
         self.librarian_id = librarian_id
         self.chats: dict[int, Chat] = {}
         self.unread: dict[int, int] = {}
-        self.transcripts: dict[int, list[Entry]] = {}
+        self.transcripts: dict[int, list[TranscriptLine]] = {}
         self.typing: dict[int, str] = {}
         self.open_chat: int | None = None
+        self._snapshot_pages: list[dict[str, Any]] = []
 
-    def apply(self, frames: list[dict[str, Any]]) -> Changes:
+    def apply(self, frames: list[p.Frame]) -> Changes:
         changes = Changes()
         for frame in frames:
-            handler = getattr(self, f"_on_{frame.get('type')}", None)
+            handler = _HANDLERS.get(type(frame))
             if handler is not None:
-                handler(frame, changes)
+                handler(self, frame, changes)
         return changes
 
-    def _on_snapshot(self, frame: dict[str, Any], changes: Changes) -> None:
-        chats = [Chat.from_wire(c) for c in frame["chats"]]
+    def _on_snapshot(self, frame: p.Snapshot, changes: Changes) -> None:
+        """A snapshot comes in pages; the desk is replaced once the last one is here."""
+        self._snapshot_pages.extend(frame.chats)
+        if frame.more:
+            return
+        pages, self._snapshot_pages = self._snapshot_pages, []
+        chats = [Chat.from_wire(c) for c in pages]
         gone = set(self.chats) - {c.id for c in chats}
         self.chats = {c.id: c for c in chats}
         for chat_id in gone:
             self.transcripts.pop(chat_id, None)
             self.unread.pop(chat_id, None)
+            self.typing.pop(chat_id, None)
         changes.removed |= gone
         changes.snapshot = True
         # Transcripts loaded before the snapshot may have missed lines: load them again.
         self.transcripts.clear()
 
-    def _on_chat(self, frame: dict[str, Any], changes: Changes) -> None:
-        chat = Chat.from_wire(frame["chat"])
+    def _on_chat(self, frame: p.ChatEvent, changes: Changes) -> None:
+        chat = Chat.from_wire(frame.chat)
         if chat.state is ChatState.CLOSED:
             if self.chats.pop(chat.id, None) is not None:
                 changes.removed.add(chat.id)
             self.unread.pop(chat.id, None)
             self.transcripts.pop(chat.id, None)
+            self.typing.pop(chat.id, None)
             return
         if chat.id not in self.chats and chat.state is ChatState.WAITING:
             changes.new_waiting.append(chat.id)
         self.chats[chat.id] = chat
         changes.chats.add(chat.id)
 
-    def _on_message(self, frame: dict[str, Any], changes: Changes) -> None:
-        message = Message.from_wire(frame["message"])
+    def _on_message(self, frame: p.MessageEvent, changes: Changes) -> None:
+        message = Message.from_wire(frame.message)
         chat = self.chats.get(message.chat_id)
         if chat is not None:
-            count = max(chat.message_count, self._count_after(message))
-            self.chats[message.chat_id] = _with(chat, message_count=count, last_activity=message.at)
+            # The desk counts; the console shows its count and never re-derives it.
+            self.chats[message.chat_id] = replace(chat, message_count=frame.message_count,
+                                                  last_activity=message.at)
             changes.chats.add(message.chat_id)
             if (message.sender is Sender.PATRON and message.chat_id != self.open_chat
                     and chat.state is not ChatState.WAITING):  # a NEW badge says it already
@@ -100,23 +112,20 @@ class DeskModel:
         self.typing.pop(message.chat_id, None)
         self._add_entry(message.chat_id, message, changes)
 
-    def _count_after(self, message: Message) -> int:
-        return self.chats[message.chat_id].message_count + 1
-
-    def _on_note(self, frame: dict[str, Any], changes: Changes) -> None:
-        note = Note.from_wire(frame["note"])
+    def _on_note(self, frame: p.NoteEvent, changes: Changes) -> None:
+        note = Note.from_wire(frame.note)
         self._add_entry(note.chat_id, note, changes)
 
-    def _on_ticket(self, frame: dict[str, Any], changes: Changes) -> None:
-        changes.tickets.append(frame["ticket"])
+    def _on_ticket(self, frame: p.TicketEvent, changes: Changes) -> None:
+        changes.tickets.append(frame.ticket)
 
-    def _on_analytics(self, frame: dict[str, Any], changes: Changes) -> None:
-        changes.analytics.append(frame["entry"])
+    def _on_analytics(self, frame: p.AnalyticsEvent, changes: Changes) -> None:
+        changes.analytics.append(frame.entry)
 
-    def _on_typing(self, frame: dict[str, Any], changes: Changes) -> None:
-        self.typing[int(frame["chat_id"])] = str(frame.get("who", ""))
+    def _on_typing(self, frame: p.TypingEvent, changes: Changes) -> None:
+        self.typing[frame.chat_id] = frame.who
 
-    def _add_entry(self, chat_id: int, entry: Entry, changes: Changes) -> None:
+    def _add_entry(self, chat_id: int, entry: TranscriptLine, changes: Changes) -> None:
         loaded = self.transcripts.get(chat_id)
         if loaded is None:
             return
@@ -125,11 +134,11 @@ class DeskModel:
         loaded.append(entry)
         changes.entries[chat_id].append(entry)
 
-    def load_transcript(self, result: dict[str, Any]) -> list[Entry]:
+    def load_transcript(self, result: dict[str, Any]) -> list[TranscriptLine]:
         """Store a `transcript` command result; messages and notes merged in time order."""
         chat_id = int(result["chat"]["id"])
-        messages: list[Entry] = [Message.from_wire(m) for m in result["messages"]]
-        notes: list[Entry] = [Note.from_wire(n) for n in result["notes"]]
+        messages: list[TranscriptLine] = [Message.from_wire(m) for m in result["messages"]]
+        notes: list[TranscriptLine] = [Note.from_wire(n) for n in result["notes"]]
         merged = sorted(messages + notes, key=lambda e: (e.at, isinstance(e, Note), e.id))
         if chat_id in self.chats:
             self.transcripts[chat_id] = merged
@@ -163,14 +172,19 @@ class DeskModel:
         return None
 
 
-def _last_id(entries: list[Entry], kind: type) -> int:
+def _last_id(entries: list[TranscriptLine], kind: type) -> int:
     for entry in reversed(entries):
         if type(entry) is kind:
             return entry.id
     return 0
 
 
-def _with(chat: Chat, **updates: Any) -> Chat:
-    from dataclasses import replace
-
-    return replace(chat, **updates)
+_HANDLERS: dict[type[Any], Callable[[DeskModel, Any, Changes], None]] = {
+    p.Snapshot: DeskModel._on_snapshot,
+    p.ChatEvent: DeskModel._on_chat,
+    p.MessageEvent: DeskModel._on_message,
+    p.NoteEvent: DeskModel._on_note,
+    p.TicketEvent: DeskModel._on_ticket,
+    p.AnalyticsEvent: DeskModel._on_analytics,
+    p.TypingEvent: DeskModel._on_typing,
+}

@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from libchat_tui.backend.clock import FakeClock
 from libchat_tui.backend.runtime import Backend
+from libchat_tui.limits import Limits
 
 
 @pytest.fixture
@@ -21,7 +22,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def backend(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Backend]:
-    server = Backend(data_dir=tmp_path / "data", grace_seconds=60, clock=clock, token="test-token")
+    # Many test patrons come from 127.0.0.1: per-address counts are lifted (the limits have their own tests).
+    server = Backend(data_dir=tmp_path / "data", grace_seconds=60, clock=clock, token="test-token",
+                     limits=Limits().for_simulated_patrons())
     await server.start()
     try:
         yield server

@@ -14,6 +14,7 @@ from wire import join, librarian, patron
 
 from libchat_tui.backend import server as server_module
 from libchat_tui.backend.runtime import Backend
+from libchat_tui.limits import Limits
 
 
 async def test_patron_never_receives_notes_tickets_analytics_or_other_chats(backend: Backend) -> None:
@@ -39,9 +40,14 @@ async def test_patron_never_receives_notes_tickets_analytics_or_other_chats(back
     for secret in ("SECRET-NOTE", "SECRET-OTHER-CHAT", "SECRET-TICKET", "SECRET-RA", "note", "ticket"):
         assert secret not in received, secret
     # A patron cannot call librarian commands.
-    for kind in ("note", "transcript", "history", "tickets", "accept", "end"):
+    for kind in ("note", "history", "tickets", "accept", "end"):
         reply = await other.request(kind, chat_id=chat_id, text="x")
         assert reply["code"] in ("unknown_type", "invalid_field"), reply
+    # `transcript` on /patron is the patron's own copy, whatever chat id is asked for.
+    copy = json.dumps(await other.ok("transcript", chat_id=chat_id))
+    assert "SECRET-OTHER-CHAT" in copy  # theirs
+    for secret in ("public reply", "SECRET-NOTE", "SECRET-TICKET", "SECRET-RA"):
+        assert secret not in copy, secret
 
 
 async def test_resume_tokens_are_long_random_and_bound_to_one_chat(backend: Backend) -> None:
@@ -79,6 +85,7 @@ async def test_repeated_login_failures_are_slowed_then_refused(backend: Backend)
 
 
 async def test_patron_connections_per_address_are_capped(backend: Backend) -> None:
+    backend.server.limits = Limits()  # the defaults (the fixture lifts per-address counts)
     cap = server_module.MAX_PATRONS_PER_ADDRESS
     held = [await connect(f"{backend.url}/patron") for _ in range(cap)]
     with pytest.raises(InvalidStatus) as info:

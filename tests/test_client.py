@@ -6,11 +6,11 @@ import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from wire import join
 
+from libchat_tui import protocol as p
 from libchat_tui.backend.clock import FakeClock
 from libchat_tui.backend.runtime import Backend
 from libchat_tui.client import CommandError, DeskClient, Status
@@ -21,14 +21,14 @@ class Console:
     """A client plus the model it feeds, recording every frame and status."""
 
     def __init__(self, url: str, token: str, outbox: Path | None = None) -> None:
-        self.frames: list[dict[str, Any]] = []
+        self.frames: list[p.Frame] = []
         self.statuses: list[Status] = []
         self.model = DeskModel("ana")
         self.client = DeskClient(url, token, librarian_id="ana", name="Ana", on_frame=self._frame,
                                  on_status=self.statuses.append, outbox=outbox, backoff_max=0.2)
         self.task = asyncio.create_task(self.client.run())
 
-    def _frame(self, frame: dict[str, Any]) -> None:
+    def _frame(self, frame: p.Frame) -> None:
         self.frames.append(frame)
         self.model.apply([frame])
 
@@ -66,7 +66,7 @@ async def test_resync_after_outage_has_no_gaps_and_no_duplicates(tmp_path: Path,
         await console.until(lambda: all(j[1]["chat_id"] in console.model.chats for j in joined))
         await console.until(lambda: console.client.online)
         assert console.statuses[-1].resync == "replay"
-        seqs = [f["seq"] for f in console.frames if "seq" in f and f["type"] != "snapshot"]
+        seqs = [f.seq for f in console.frames if isinstance(f, p.ChatEvent | p.MessageEvent)]
         assert seqs == sorted(set(seqs))  # no duplicates, in order
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # no gaps
         assert console.model.chats[first["chat_id"]].state.value == "reconnecting"
@@ -91,7 +91,7 @@ async def test_commands_issued_offline_are_delivered_exactly_once(tmp_path: Path
              for i in range(3)]
     note = asyncio.create_task(console.client.command("note", chat_id=chat_id, text="typed offline"))
     await console.until(lambda: console.client.queued == 4)
-    assert len(json.loads(outbox.read_text())) == 4  # kept on disk while waiting
+    await console.until(lambda: len(json.loads(outbox.read_text())) == 4)  # kept on disk while waiting
     with pytest.raises(CommandError) as info:
         await console.client.command("transcript", chat_id=chat_id)
     assert info.value.code == "offline"
@@ -105,7 +105,7 @@ async def test_commands_issued_offline_are_delivered_exactly_once(tmp_path: Path
         for i in range(3):
             assert texts.count(f"offline {i}") == 1
         assert [n["text"] for n in transcript["notes"]] == ["typed offline"]
-        assert json.loads(outbox.read_text()) == []
+        await console.until(lambda: json.loads(outbox.read_text()) == [])  # rewritten once answered
     finally:
         await console.stop()
         await backend.stop()

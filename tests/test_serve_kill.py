@@ -89,3 +89,60 @@ async def test_sigkill_mid_traffic_loses_and_duplicates_nothing(tmp_path: Path) 
         async with asyncio.timeout(15):
             await proc.wait()
         assert proc.returncode == 0
+
+
+async def test_sigkill_mid_patron_traffic_every_acked_patron_message_is_stored_once(tmp_path: Path) -> None:
+    """The patron side has the librarians' contract: a resend after a lost ack is applied once."""
+    proc, url, token = await _start_serve(tmp_path)
+    sent: list[str] = []  # ids sent, in order (the last few may have no ack)
+    acked: list[str] = []
+    try:
+        lib, _ = await librarian(url, token, lib_id="ana")
+        pat, joined = await join(url)
+        chat_id = joined["chat_id"]
+        await lib.ok("accept", chat_id=chat_id)
+
+        async def talk() -> None:
+            for i in range(2000):
+                sent.append(f"p{i}")
+                reply = await pat.request("message", id=f"p{i}", text=f"patron line {i}")
+                if reply["type"] == "error" and reply["code"] == "rate_limited":
+                    sent.pop()
+                    await asyncio.sleep(0.2)
+                    continue
+                assert reply["type"] == "ack", reply
+                acked.append(f"p{i}")
+
+        talker = asyncio.create_task(talk())
+        async with asyncio.timeout(30):
+            while len(acked) < 15:
+                await asyncio.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+        with contextlib.suppress(Exception):
+            await talker
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+    proc, url, token = await _start_serve(tmp_path)
+    try:
+        back = await patron(url)
+        resumed = await back.ok("resume", token=joined["resume_token"], last_message_id=0)
+        assert resumed["state"] == "active"
+        # The client does not know whether its last messages were stored: it resends every
+        # unacknowledged one with the same id, marked retry, as PatronSession.resume() does.
+        for cid in [c for c in sent if c not in acked] + acked[-3:]:
+            n = cid[1:]
+            reply = await back.request("message", id=cid, text=f"patron line {n}", retry=True)
+            assert reply["type"] == "ack", reply
+        lib2, _ = await librarian(url, token, lib_id="ana")
+        transcript = await lib2.ok("transcript", chat_id=chat_id)
+        lines = [m["text"] for m in transcript["messages"] if m["sender"] == "patron"][1:]  # not the question
+        assert lines == [f"patron line {c[1:]}" for c in sent]  # every one, in order, once
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(15):
+            await proc.wait()
+        assert proc.returncode == 0

@@ -7,15 +7,15 @@ import re
 
 import pytest
 
-from libchat_tui.backend.simulator import (
+from libchat_tui.protocol import LIMITS, is_valid_email
+from libchat_tui.simulator.data import SLOTS, TOPICS
+from libchat_tui.simulator.patrons import (
     Behaviour,
     Simulator,
     plan_patron,
     plan_patrons,
     reply_to,
 )
-from libchat_tui.backend.simulator_data import SLOTS, TOPICS
-from libchat_tui.protocol import LIMITS, is_valid_email
 
 
 def test_a_fixed_seed_sends_every_kind_of_patron_early() -> None:

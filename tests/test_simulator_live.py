@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 from wire import Peer, librarian
 
+from libchat_tui import protocol as p
 from libchat_tui.backend.clock import FakeClock
 from libchat_tui.backend.runtime import Backend
-from libchat_tui.backend.simulator import Behaviour, PatronResult, Simulator
-from libchat_tui.backend.simulator_data import THANKS
 from libchat_tui.patron_client import PatronError, PatronSession
+from libchat_tui.simulator.data import THANKS
+from libchat_tui.simulator.patrons import Behaviour, PatronResult, Simulator
 
 TIMEOUT = 15.0
 ANSWERS = ("You can do that from the library website under 'My account'.",
@@ -275,7 +276,7 @@ async def test_the_patron_client_raises_refusals_and_resumes_without_duplicates(
         first = await watch.peer.ok("send", chat_id=cid, text="Hello!")
         async with asyncio.timeout(TIMEOUT):
             async for event in session:
-                if event["type"] == "message":
+                if isinstance(event, p.PatronMessageEvent):
                     break
         assert session.last_message_id == first["message"]["id"]
 

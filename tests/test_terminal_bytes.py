@@ -27,13 +27,14 @@ CHILD = textwrap.dedent(
     from pathlib import Path
     from hostile import HOSTILE
     from libchat_tui.backend.runtime import Backend
+    from libchat_tui.limits import Limits
     from libchat_tui.config import load_settings
     from libchat_tui.ui.app import LibChatApp
     from wire import join
 
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
-    backend = Backend(data_dir=Path({data!r}), token="t")
+    backend = Backend(data_dir=Path({data!r}), token="t", limits=Limits().for_simulated_patrons())
     asyncio.run_coroutine_threadsafe(backend.start(), loop).result(10)
 
     async def patrons():

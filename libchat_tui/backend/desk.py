@@ -1,24 +1,25 @@
 """The desk service: chats, their lifecycle, the reconnect timer, and who hears what.
 
-No sockets here. The server calls these methods; each one checks the request against the
-chat in memory (under the chat's lock), writes it through the store, and is answered
-only once the write is committed. Librarian events go to `listeners` (with sequence
-numbers) and patron events to the chat's patron sink.
+No sockets here. The server calls these methods; each one checks the request against
+the chat in memory (under the chat's lock) with the domain's rules (`domain.check`),
+writes it through the store, and is answered only once the write is committed.
+Librarian events go to `listeners` (with sequence numbers) and patron frames to the
+chat's patron sink. The patron's side of the desk is in `patrons.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .. import protocol as p
 from ..domain import (
-    PATRON,
     SYSTEM,
+    Act,
     Action,
     Actor,
     Chat,
@@ -26,26 +27,34 @@ from ..domain import (
     DomainError,
     Message,
     Sender,
+    check,
     iso,
+    may,
 )
-from . import afterchat, rows
+from ..libanswers.push import enqueue_analytics, enqueue_ticket
+from . import rows
 from .clock import Clock, TimerHandle
 from .store import Outcome, Store, Tx
+from .waiting_line import WaitingLine
+
+if TYPE_CHECKING:
+    from ..libanswers.settings import LibAnswersConfig
 
 log = logging.getLogger(__name__)
 
 #: Lines a transcript may hold before the patron can add no more (librarians still can).
 MAX_TRANSCRIPT = 20_000
 
-PatronSink = Callable[[dict[str, Any]], None]
+PatronSink = Callable[[p.Frame], None]
 Listener = Callable[[list[tuple[int, str]]], None]
+Idem = tuple[str, str] | None
 
 #: What each transition adds to the transcript; {who} is the actor's name.
 SYSTEM_LINES = {
     Action.ACCEPT: "Chat accepted by {who}",
     Action.END_BY_LIBRARIAN: "Chat ended by {who}",
     Action.END_BY_PATRON: "Patron left the chat",
-    Action.CONNECTION_LOST: "Patron's connection dropped; waiting {grace} s for them to reconnect",
+    Action.CONNECTION_LOST: "Patron's connection dropped; waiting {grace} for them to reconnect",
     Action.RESUME: "Patron reconnected",
     Action.GRACE_EXPIRED: "Patron disconnected; offered a ticket",
     Action.CLOSE: "Chat closed by {who}",
@@ -54,12 +63,22 @@ SYSTEM_LINES = {
 PATRON_LINES = {
     Action.ACCEPT: "{who} joined the chat.",
     Action.END_BY_LIBRARIAN: "{who} ended the chat. Thank you for contacting the library.",
-    Action.END_BY_PATRON: "You left the chat.",
+    Action.END_BY_PATRON: "You ended the chat.",
     Action.RESUME: "You are reconnected.",
 }
 TICKET_OFFER = (
     "We lost the connection to you. Leave your e-mail address and we will follow up by ticket."
 )
+
+
+def grace_text(seconds: float) -> str:
+    """A grace period as a person says it: "45 s", "2 min", "1 h"."""
+    seconds = round(seconds)
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{round(seconds / 60)} min"
+    return f"{round(seconds / 3600)} h"
 
 
 class Desk:
@@ -71,6 +90,9 @@ class Desk:
         self.grace_seconds = grace_seconds
         self.chats: dict[int, Chat] = {}
         self.listeners: list[Listener] = []
+        self.waiting = WaitingLine(self._tell_patron)
+        #: Where tickets and RA entries are pushed (None: they stay in the store).
+        self.libanswers: LibAnswersConfig | None = None
         self._tokens: dict[str, int] = {}
         self._sinks: dict[int, PatronSink] = {}
         self._timers: dict[int, TimerHandle] = {}
@@ -88,6 +110,16 @@ class Desk:
         """The dashboard as of the last published event: (seq, chats)."""
         return self.store.last_seq, [c.to_wire() for c in self.chats.values()]
 
+    def push_ticket(self, tx: Tx, ticket: dict[str, Any]) -> None:
+        """Inside the write that made `ticket`: queue it for LibAnswers, if configured."""
+        if self.libanswers is not None and self.libanswers.pushes_tickets:
+            enqueue_ticket(tx, ticket)
+
+    def push_analytics(self, tx: Tx, entry: dict[str, Any]) -> None:
+        """Inside the write that saved an RA `entry`: queue it for its LibAnswers dataset."""
+        if self.libanswers is not None and self.libanswers.pushes(str(entry["dataset"])):
+            enqueue_analytics(tx, entry)
+
     def lock(self, chat_id: int) -> asyncio.Lock:
         return self._locks.setdefault(chat_id, asyncio.Lock())
 
@@ -97,12 +129,32 @@ class Desk:
             raise DomainError(f"There is no open chat {chat_id} on this desk.", "unknown_chat")
         return chat
 
-    def _tell_patron(self, chat_id: int, frame: dict[str, Any]) -> None:
+    def chat_for_token(self, token: str) -> int | None:
+        return self._tokens.get(token)
+
+    def _tell_patron(self, chat_id: int, frame: p.Frame) -> None:
         sink = self._sinks.get(chat_id)
         if sink is not None:
             sink(frame)
 
-    def _remember(self, chat: Chat) -> None:
+    def attach(self, chat_id: int, sink: PatronSink) -> None:
+        """`sink` is now the patron's connection; an older one is told and let go."""
+        old = self._sinks.get(chat_id)
+        self._sinks[chat_id] = sink
+        if old is not None and old != sink:
+            old(p.Resumed("This chat was opened in another window; it continues there."))
+
+    def detach(self, chat_id: int, sink: PatronSink | None = None) -> bool:
+        """Forget the patron's connection (only if it is `sink`); True if it was theirs."""
+        current = self._sinks.get(chat_id)
+        if sink is not None and current is not None and current != sink:
+            return False
+        self._sinks.pop(chat_id, None)
+        return True
+
+    def remember(self, chat: Chat, token: str | None = None) -> None:
+        if token is not None:
+            self._tokens[token] = chat.id
         if chat.state is ChatState.CLOSED:
             self.chats.pop(chat.id, None)
             self._locks.pop(chat.id, None)
@@ -110,6 +162,7 @@ class Desk:
             self._tokens = {t: c for t, c in self._tokens.items() if c != chat.id}
         else:
             self.chats[chat.id] = chat
+        self.waiting.update(chat)
         if chat.state is not ChatState.RECONNECTING:
             timer = self._timers.pop(chat.id, None)
             if timer is not None:
@@ -131,226 +184,121 @@ class Desk:
                 if chat is None or chat.state is not ChatState.RECONNECTING:
                     return
                 if chat.grace_deadline and chat.grace_deadline > self.clock.now():
-                    self._remember(replace(chat, grace_deadline=chat.grace_deadline))
+                    self.remember(chat)  # woken early: wait for the rest
                     return
-                await self._transition(chat, Action.GRACE_EXPIRED, SYSTEM)
+                await self.transition(chat, Action.GRACE_EXPIRED, SYSTEM)
         except DomainError as exc:
             log.error("grace expiry of chat %s failed: %s", chat_id, exc)
 
-    async def _transition(
+    async def transition(
         self,
         chat: Chat,
         action: Action,
         by: Actor,
         *,
-        idem: tuple[str, str] | None = None,
+        idem: Idem = None,
         patron_connected: bool | None = None,
-        extra: Callable[[Tx, Chat], None] | None = None,
     ) -> dict[str, Any]:
         """Apply `action` to `chat`, store it with its system line, publish, tell the patron."""
         now = self.clock.now()
         new, change = chat.apply(action, by, now)
         if new.state is ChatState.RECONNECTING:
+            # The deadline is stored with the chat: a restarted desk keeps it, and every
+            # console shows the same one.
             new = replace(new, grace_deadline=now + timedelta(seconds=self.grace_seconds))
-        line = SYSTEM_LINES[action].format(who=by.name, grace=round(self.grace_seconds))
+        line = SYSTEM_LINES[action].format(who=by.name, grace=grace_text(self.grace_seconds))
 
         def work(tx: Tx) -> Outcome:
             message = rows.insert_message(tx, chat.id, Sender.SYSTEM, "", line, now)
             final = replace(new, message_count=new.message_count + 1)
             rows.record_transition(tx, change)
-            if extra is not None:
-                extra(tx, final)
             rows.save_chat(tx, final, patron_connected=patron_connected)
             tx.event("chat", {"chat": final.to_wire()})
-            tx.event("message", {"message": message.to_wire()})
+            tx.event("message", {"message": message.to_wire(), "message_count": final.message_count})
             return Outcome({"chat": final.to_wire()}, apply=lambda: self._after(final, action, by))
 
         return await self.store.write(work, idem=idem)
 
     def _after(self, chat: Chat, action: Action, by: Actor) -> None:
-        self._remember(chat)
+        self.remember(chat)
         text = PATRON_LINES.get(action)
         if text is not None:
-            self._tell_patron(
-                chat.id,
-                {"type": "state", "state": chat.state.value, "by": by.name, "at": iso(chat.last_activity),
-                 "text": text.format(who=by.name)},
-            )
+            self._tell_patron(chat.id, p.StateEvent(chat.state.value, text.format(who=by.name), by.name,
+                                                    iso(chat.last_activity)))
         if action is Action.END_BY_PATRON or chat.state is ChatState.CLOSED:
             self._sinks.pop(chat.id, None)
 
-    # --- start-up --------------------------------------------------------------------
-
-    async def restore(self) -> int:
-        """Load every chat that was not closed; live chats come back as reconnecting."""
-        loaded = await self.store.read(rows.open_chats)
-        for chat, token, _on in loaded:
-            if token:
-                self._tokens[token] = chat.id
-            if chat.state in (ChatState.WAITING, ChatState.ACTIVE):
-                self.chats[chat.id] = chat
-                await self._transition(chat, Action.CONNECTION_LOST, SYSTEM, patron_connected=False)
-            elif chat.state is ChatState.RECONNECTING:
-                deadline = self.clock.now() + timedelta(seconds=self.grace_seconds)
-                self._remember(replace(chat, grace_deadline=deadline))
-            else:
-                self._remember(chat)
-        return len(loaded)
-
-    # --- patron side -----------------------------------------------------------------
-
-    async def join(
-        self, name: str, email: str | None, question: str, sink: PatronSink | None = None
-    ) -> tuple[Chat, str]:
-        """A patron asks a question: a new waiting chat. Returns it and its resume token."""
-        now = self.clock.now()
-        token = secrets.token_urlsafe(32)
-        draft = Chat(0, name, email, question, ChatState.WAITING, now, now)
-
-        def work(tx: Tx) -> Outcome:
-            chat_id = rows.insert_chat(tx, draft, token)
-            first = rows.insert_message(tx, chat_id, Sender.PATRON, name, question, now)
-            chat = replace(draft, id=chat_id, message_count=1)
-            rows.save_chat(tx, chat)
-            tx.event("chat", {"chat": chat.to_wire()})
-            tx.event("message", {"message": first.to_wire()})
-
-            def apply() -> None:
-                self._tokens[token] = chat_id
-                if sink is not None:
-                    self._sinks[chat_id] = sink
-                self._remember(chat)
-
-            return Outcome({"chat": chat.to_wire()}, apply=apply)
-
-        result = await self.store.write(work)
-        return Chat.from_wire(result["chat"]), token
-
-    async def patron_message(self, chat_id: int, text: str) -> Message:
-        async with self.lock(chat_id):
-            chat = self.get(chat_id)
-            if chat.state not in (ChatState.WAITING, ChatState.ACTIVE):
-                raise DomainError(f"Chat {chat_id} is {chat.state.value}; it takes no messages.",
-                                  "illegal_transition")
-            if chat.message_count >= MAX_TRANSCRIPT:
-                raise DomainError("This chat has reached its length limit; please start a new chat.",
-                                  "transcript_full")
-            result = await self._add_message(chat, Sender.PATRON, chat.patron_name, text, "")
-        return Message.from_wire(result["message"])
-
-    async def _add_message(
-        self, chat: Chat, sender: Sender, author: str, text: str, librarian_id: str,
-        idem: tuple[str, str] | None = None,
+    async def add_message(
+        self, chat: Chat, sender: Sender, author: str, text: str, librarian_id: str, idem: Idem = None,
     ) -> dict[str, Any]:
+        """Store one transcript line; the patron hears the librarian's."""
         now = self.clock.now()
 
         def work(tx: Tx) -> Outcome:
             message = rows.insert_message(tx, chat.id, sender, author, text, now, librarian_id)
             updated = replace(chat, message_count=chat.message_count + 1, last_activity=now)
             rows.save_chat(tx, updated)
-            tx.event("message", {"message": message.to_wire()})
+            tx.event("message", {"message": message.to_wire(), "message_count": updated.message_count})
 
             def apply() -> None:
                 current = self.chats.get(chat.id, updated)
-                self._remember(replace(current, message_count=updated.message_count, last_activity=now))
+                self.remember(replace(current, message_count=updated.message_count, last_activity=now))
                 if sender is Sender.LIBRARIAN:
-                    self._tell_patron(chat.id, {"type": "message", "message": patron_view(message)})
+                    self._tell_patron(chat.id, p.PatronMessageEvent(patron_view(message)))
 
             return Outcome({"message": message.to_wire()}, apply=apply)
 
         return await self.store.write(work, idem=idem)
 
-    async def patron_leaves(self, chat_id: int) -> Chat:
-        async with self.lock(chat_id):
-            result = await self._transition(self.get(chat_id), Action.END_BY_PATRON, PATRON,
-                                            patron_connected=False)
-        return Chat.from_wire(result["chat"])
+    # --- start-up --------------------------------------------------------------------
 
-    async def connection_lost(self, chat_id: int, sink: PatronSink | None = None) -> None:
-        """The patron's socket closed without `leave`: start the reconnect timer.
+    async def restore(self) -> int:
+        """Load every chat that was not closed.
 
-        `sink` is the closing connection's; if the patron has already resumed on a new
-        connection (the old one is only noticed dead later), nothing happens.
+        Patrons who were connected when the desk stopped get a full grace period from
+        now; a chat that was already reconnecting keeps its stored deadline (a restart
+        never gives a patron more time), and expires at once if it has passed.
         """
-        async with self.lock(chat_id):
-            current = self._sinks.get(chat_id)
-            if sink is not None and current is not None and current != sink:
-                return
-            self._sinks.pop(chat_id, None)
-            chat = self.chats.get(chat_id)
-            if chat is None or chat.state not in (ChatState.WAITING, ChatState.ACTIVE):
-                return
-            await self._transition(chat, Action.CONNECTION_LOST, PATRON, patron_connected=False)
-
-    async def resume(
-        self, token: str, last_message_id: int, sink: PatronSink | None = None
-    ) -> tuple[Chat, list[dict[str, Any]]]:
-        """A patron comes back with their resume token; returns the chat and missed messages."""
-        chat_id = self._tokens.get(token)
-        if chat_id is None:
-            raise DomainError("That resume token matches no open chat.", "bad_resume_token")
-        async with self.lock(chat_id):
-            chat = self.get(chat_id)
-            if sink is not None and chat.state in (ChatState.WAITING, ChatState.ACTIVE,
-                                                   ChatState.RECONNECTING):
-                self._sinks[chat_id] = sink  # a resume replaces any older connection
-            if chat.state is ChatState.RECONNECTING:
-                result = await self._transition(chat, Action.RESUME, PATRON, patron_connected=True)
-                chat = Chat.from_wire(result["chat"])
-
-            def missed(conn: Any) -> list[dict[str, Any]]:
-                got = conn.execute(
-                    "SELECT id, sender, author, librarian_id, text, at FROM messages"
-                    " WHERE chat_id=? AND id>? AND sender='librarian' ORDER BY id",
-                    (chat_id, last_message_id),
-                ).fetchall()
-                return [{"id": r[0], "sender": r[1], "author": r[2], "text": r[4], "at": r[5]} for r in got]
-
-            return chat, await self.store.read(missed)
-
-    async def patron_ticket(self, chat_id: int, email: str, details: str) -> dict[str, Any]:
-        """A disconnected patron accepts the ticket offer (see afterchat.patron_ticket)."""
-        return await afterchat.patron_ticket(self, chat_id, email, details)
+        loaded = await self.store.read(rows.open_chats)
+        for chat, token, _on in loaded:
+            if chat.state in (ChatState.WAITING, ChatState.ACTIVE):
+                self.remember(chat, token)
+                await self.transition(chat, Action.CONNECTION_LOST, SYSTEM, patron_connected=False)
+            elif chat.state is ChatState.RECONNECTING and chat.grace_deadline is None:
+                deadline = self.clock.now() + timedelta(seconds=self.grace_seconds)
+                self.remember(replace(chat, grace_deadline=deadline), token)
+            else:
+                self.remember(chat, token)
+        return len(loaded)
 
     # --- librarian side --------------------------------------------------------------
 
-    async def accept(self, chat_id: int, by: Actor, idem: tuple[str, str] | None = None) -> dict[str, Any]:
+    async def accept(self, chat_id: int, by: Actor, idem: Idem = None) -> dict[str, Any]:
         async with self.lock(chat_id):
-            chat = self.get(chat_id)
-            if chat.owner is not None and chat.state is not ChatState.WAITING:
-                who = "you" if chat.owner.id == by.id else chat.owner.name
-                raise DomainError(f"Chat {chat_id} was already accepted by {who}.", "already_accepted")
-            return await self._transition(chat, Action.ACCEPT, by, idem=idem)
-
-    def _owned(self, chat_id: int, by: Actor) -> Chat:
-        chat = self.get(chat_id)
-        if chat.owner is not None and chat.owner.id != by.id:
-            raise DomainError(f"Chat {chat_id} belongs to {chat.owner.name}.", "not_owner")
-        return chat
+            chat = check(self.get(chat_id), Act.ACCEPT, by.id)
+            return await self.transition(chat, Action.ACCEPT, by, idem=idem)
 
     async def librarian_message(
-        self, chat_id: int, by: Actor, text: str, idem: tuple[str, str] | None = None
+        self, chat_id: int, by: Actor, text: str, idem: Idem = None
     ) -> dict[str, Any]:
         async with self.lock(chat_id):
-            chat = self._owned(chat_id, by)
-            if chat.state not in (ChatState.ACTIVE, ChatState.RECONNECTING):
-                reason = "accept it first" if chat.state is ChatState.WAITING else "the chat is over"
-                raise DomainError(f"Chat {chat_id} is {chat.state.value}; {reason}.", "illegal_transition")
-            return await self._add_message(chat, Sender.LIBRARIAN, by.name, text, by.id, idem)
+            chat = check(self.get(chat_id), Act.SEND, by.id)
+            return await self.add_message(chat, Sender.LIBRARIAN, by.name, text, by.id, idem)
 
-    async def end(self, chat_id: int, by: Actor, idem: tuple[str, str] | None = None) -> dict[str, Any]:
+    async def end(self, chat_id: int, by: Actor, idem: Idem = None) -> dict[str, Any]:
         async with self.lock(chat_id):
-            return await self._transition(self._owned(chat_id, by), Action.END_BY_LIBRARIAN, by, idem=idem)
+            chat = check(self.get(chat_id), Act.END, by.id)
+            return await self.transition(chat, Action.END_BY_LIBRARIAN, by, idem=idem)
 
-    async def close(self, chat_id: int, by: Actor, idem: tuple[str, str] | None = None) -> dict[str, Any]:
+    async def close(self, chat_id: int, by: Actor, idem: Idem = None) -> dict[str, Any]:
         async with self.lock(chat_id):
-            return await self._transition(self.get(chat_id), Action.CLOSE, by, idem=idem,
-                                          patron_connected=False)
+            chat = check(self.get(chat_id), Act.CLOSE, by.id)
+            return await self.transition(chat, Action.CLOSE, by, idem=idem, patron_connected=False)
 
     def typing(self, chat_id: int, by: Actor) -> None:
         chat = self.chats.get(chat_id)
-        if chat is not None and chat.owner is not None and chat.owner.id == by.id:
-            self._tell_patron(chat_id, {"type": "typing", "who": by.name})
+        if chat is not None and may(chat, Act.SEND, by.id):
+            self._tell_patron(chat_id, p.PatronTypingEvent(by.name))
 
     async def stored_result(self, librarian_id: str, command_id: str) -> dict[str, Any] | None:
         return await self.store.read(lambda c: rows.stored_result(c, librarian_id, command_id))

@@ -105,6 +105,16 @@ def day_stats(conn: sqlite3.Connection, day: str, utc_offset_minutes: int = 0) -
         "median_duration_seconds": statistics.median(durations) if durations else None,
         "read_scale": read_scale,
         "per_hour": per_hour,
+        # The patrons' 1-5 star ratings of the day's chats (from the widget, after the chat).
+        "ratings": {str(n): sum(1 for c in chats if c.rating == n) for n in range(1, 6)},
     }
 
 
+def analytics_rows(conn: sqlite3.Connection, dataset: str, start: str, end: str) -> list[tuple[Any, ...]]:
+    """Entries of one dataset whose chat started on days start..end (inclusive)."""
+    return conn.execute(
+        "SELECT a.id, a.chat_id, a.fields, a.author, a.created_at, a.updated_at FROM analytics a"
+        " JOIN chats c ON c.id = a.chat_id WHERE a.dataset = ?"
+        " AND substr(c.created_at, 1, 10) BETWEEN ? AND ? ORDER BY c.created_at, a.id",
+        (dataset, start, end),
+    ).fetchall()

@@ -11,11 +11,13 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
+from .. import protocol as p
 from ..domain import Chat, ChatState, Message, Note, Sender, Transition, iso
+from ..libanswers.push import push_states
 from .store import Tx
 
 
-def insert_chat(tx: Tx, chat: Chat, resume_token: str) -> int:
+def insert_chat(tx: Tx, chat: Chat, resume_token: str | None) -> int:
     """Insert a new chat and return its id (the chat's `id` field is ignored)."""
     cur = tx.execute(
         "INSERT INTO chats(state, data, resume_token, patron_connected, created_at)"
@@ -140,8 +142,8 @@ def insert_ticket(tx: Tx, ticket: dict[str, Any]) -> dict[str, Any]:
     return loaded
 
 
-def transcript(conn: sqlite3.Connection, chat_id: int) -> dict[str, Any] | None:
-    """Everything stored with one chat, as wire objects."""
+def transcript(conn: sqlite3.Connection, chat_id: int, *, bounded: bool = True) -> dict[str, Any] | None:
+    """Everything stored with one chat, as wire objects; `bounded`: what fits one frame."""
     chat = load_chat(conn, chat_id)
     if chat is None:
         return None
@@ -169,8 +171,28 @@ def transcript(conn: sqlite3.Connection, chat_id: int) -> dict[str, Any] | None:
             f"SELECT {ANALYTICS_COLUMNS} FROM analytics WHERE chat_id=? ORDER BY id", (chat_id,)
         )
     ]
-    return {"chat": chat.to_wire(), "messages": messages, "notes": notes, "tickets": tickets,
-            "analytics": entries}
+    with_push_states(conn, "ticket", tickets)
+    with_push_states(conn, "analytics", entries)
+    if not bounded:
+        return {"chat": chat.to_wire(), "messages": messages, "notes": notes, "tickets": tickets,
+                "analytics": entries, "omitted": {"messages": 0, "notes": 0}}
+    # The newest lines that fit one frame; `omitted` says how many earlier ones were left out.
+    kept, left_out = p.fit(messages[::-1], p.LIST_BUDGET_BYTES * 3 // 5)
+    notes_kept, notes_left_out = p.fit(notes[::-1], p.LIST_BUDGET_BYTES // 5)
+    return {"chat": chat.to_wire(), "messages": kept[::-1], "notes": notes_kept[::-1],
+            "tickets": [p.clip_ticket(t) for t in tickets], "analytics": entries,
+            "omitted": {"messages": left_out, "notes": notes_left_out}}
+
+
+def with_push_states(conn: sqlite3.Connection, kind: str, records: list[dict[str, Any]]) -> None:
+    """Add each record's LibAnswers delivery state as `push` (only records that have one)."""
+    if not records:
+        return
+    states = push_states(conn, kind, [int(r["id"]) for r in records])
+    for record in records:
+        state = states.get(int(record["id"]))
+        if state is not None:
+            record["push"] = state
 
 
 def open_chats(conn: sqlite3.Connection) -> list[tuple[Chat, str | None, bool]]:
@@ -190,3 +212,15 @@ def stored_result(conn: sqlite3.Connection, librarian_id: str, command_id: str) 
         "SELECT result FROM commands WHERE librarian_id=? AND command_id=?", (librarian_id, command_id)
     ).fetchone()
     return None if row is None else dict(json.loads(row[0]))
+
+
+def patron_messages(conn: sqlite3.Connection | Tx, chat_id: int, after: int, *,
+                    librarian_only: bool = False) -> list[dict[str, Any]]:
+    """A chat's lines as the patron may see them (patron and librarian lines; no notes)."""
+    senders = "('librarian')" if librarian_only else "('librarian', 'patron')"
+    got = conn.execute(
+        "SELECT id, sender, author, text, at FROM messages"
+        f" WHERE chat_id=? AND id>? AND sender IN {senders} ORDER BY id",
+        (chat_id, after),
+    ).fetchall()
+    return [{"id": r[0], "sender": r[1], "author": r[2], "text": r[3], "at": r[4]} for r in got]

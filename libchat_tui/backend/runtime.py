@@ -9,12 +9,19 @@ from __future__ import annotations
 import logging
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .. import protocol as p
+from ..libanswers.push import PushWorker
+from ..limits import Limits
+from ..web.settings import WidgetSettings
 from .clock import Clock, RealClock
 from .desk import Desk
 from .server import DeskServer
 from .store import Store
+
+if TYPE_CHECKING:
+    from ..libanswers.settings import LibAnswersConfig
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +42,9 @@ class Backend:
         host: str = "127.0.0.1",
         port: int = 0,
         allowed_origins: frozenset[str] = frozenset(),
+        widget: WidgetSettings | None = None,
+        libanswers: LibAnswersConfig | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.host = host
@@ -44,13 +54,21 @@ class Backend:
         self.store = Store(self.data_dir / DB_NAME)
         self.desk = Desk(self.store, self.clock, grace_seconds=grace_seconds)
         self.server = DeskServer(
-            self.desk, token=self.token, datasets=datasets, allowed_origins=allowed_origins
+            self.desk, token=self.token, datasets=datasets, allowed_origins=allowed_origins, widget=widget,
+            limits=limits,
         )
+        self.libanswers = libanswers
+        self.pusher: PushWorker | None = None
         self.url = ""
 
     async def start(self) -> None:
         """Open the store, restore open chats, and listen."""
         await self.store.open()
+        self.desk.libanswers = self.libanswers
+        if self.libanswers is not None:
+            self.pusher = PushWorker(self.store, self.libanswers, self.server.dataset_models, self.desk.clock,
+                                     on_change=self._pushed)
+            self.pusher.start()
         restored = await self.desk.restore()
         if restored:
             log.info("restored %d open chats", restored)
@@ -62,7 +80,13 @@ class Backend:
     async def stop(self) -> None:
         """Stop listening, let in-flight writes commit, close the store."""
         await self.server.stop()
+        if self.pusher is not None:
+            await self.pusher.stop()
         await self.store.close()
+
+    def _pushed(self, kind: str, record_id: int, state: dict[str, Any]) -> None:
+        """A ticket or RA entry changed push state: consoles show it (an ephemeral frame)."""
+        self.server.broadcast_signal(p.PushEvent(kind, record_id, state))  # type: ignore[arg-type]
 
     async def __aenter__(self) -> Backend:
         await self.start()

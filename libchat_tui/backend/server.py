@@ -2,6 +2,10 @@
 
 Thin I/O around `Desk`: decode a frame (protocol.py), call the desk, send exactly one
 `ack` or `error`. Librarian events are fanned out with `broadcast()`, encoded once.
+Every limit comes from `Limits` (limits.py): the handshake refuses what is over a
+per-address or total cap before a connection costs anything, and each patron
+connection pays for its own frames (patron_connection.py), so a patron flood never
+queues in front of a librarian's command.
 """
 
 from __future__ import annotations
@@ -10,31 +14,49 @@ import asyncio
 import hmac
 import http
 import logging
-import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+from urllib.parse import parse_qs
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
-from websockets.datastructures import Headers
+from websockets.datastructures import MultipleValuesError
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from .. import protocol as p
 from ..analytics import DEFAULT_DATASETS, Dataset
-from ..domain import Actor, DomainError, iso, librarian
-from . import afterchat
-from .desk import TICKET_OFFER, Desk
+from ..domain import Actor, DomainError, librarian
+from ..web.http import origin_allowed, static_response
+from ..web.settings import WidgetSettings
+from . import after_chat
+from .desk import Desk, Idem
+from .limits import Limits, LogThrottle, SlidingWindow, client_address, proxy_networks
+from .patron_connection import PatronConnection
 
 log = logging.getLogger(__name__)
 
-HELLO_TIMEOUT = 10.0
-MAX_PATRONS_PER_ADDRESS = 20
-LOGIN_FAILURES_ALLOWED = 5  # per address per minute, then 429
-PATRON_RATE = 5.0  # messages per second, sustained
-PATRON_BURST = 10
-TYPING_INTERVAL = 0.5  # seconds between typing signals forwarded per patron
-WRITE_BUFFER_LIMIT = 32 * 1024 * 1024  # a librarian this far behind is disconnected
+_DEFAULTS: Final = Limits()
+# The defaults under their old names (tests and docs refer to them).
+HELLO_TIMEOUT: Final = _DEFAULTS.hello_timeout
+MAX_PATRONS_PER_ADDRESS: Final = _DEFAULTS.patron_connections_per_address
+LOGIN_FAILURES_ALLOWED: Final = _DEFAULTS.login_failures_per_minute
+WRITE_BUFFER_LIMIT: Final = _DEFAULTS.librarian_write_buffer
+#: The most bytes read from one socket at a time. asyncio reads 256 KiB by default, and
+#: websockets parses every frame in a read before it can pause the socket: 256 KiB of
+#: tiny frames from one patron would hold the event loop for a tenth of a second.
+READ_CHUNK: Final = 16 * 1024
+_CLIENT_ID_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+class _Connection(ServerConnection):
+    """A server connection that reads its socket in small chunks (see READ_CHUNK)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if hasattr(transport, "max_size"):  # asyncio's selector transports
+            transport.max_size = READ_CHUNK
+        super().connection_made(transport)
 
 
 class LibrarianConnection:
@@ -44,31 +66,50 @@ class LibrarianConnection:
         self.ws = ws
         self.who = who
         self.backlog: list[tuple[int, str]] | None = []  # None once synced
+        self.upto = 0  # the last event seq this console has been sent
 
 
 class DeskServer:
     """Routes connections and frames to the desk."""
 
     def __init__(self, desk: Desk, *, token: str, datasets: dict[str, Dataset] | None = None,
-                 allowed_origins: frozenset[str] = frozenset()) -> None:
+                 allowed_origins: frozenset[str] = frozenset(),
+                 widget: WidgetSettings | None = None, limits: Limits | None = None) -> None:
         self.desk = desk
+        self.widget = widget or WidgetSettings()
         self.token = token
         self.dataset_models = dict(DEFAULT_DATASETS if datasets is None else datasets)
         self.datasets = {name: d.to_wire() for name, d in self.dataset_models.items()}
         self.allowed_origins = allowed_origins
         self.librarians: set[LibrarianConnection] = set()
         self.shutting_down = False
+        self.patron_count = 0
         self._patrons_by_address: dict[str, int] = defaultdict(int)
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
         self._server: Server | None = None
+        self.limits = limits or Limits()
         desk.listeners.append(self._on_events)
+
+    @property
+    def limits(self) -> Limits:
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: Limits) -> None:
+        """Set the limits (before `start`); every counter starts afresh."""
+        self._limits = limits
+        self._proxies = proxy_networks(limits.trusted_proxies)
+        self._login_failures = SlidingWindow(limits.login_failures_per_minute, 60.0)
+        self._connects = SlidingWindow(limits.patron_connects_per_minute, 60.0)
+        self.new_chats_by_address = SlidingWindow(limits.new_chats_per_address, limits.new_chats_window)
+        self.new_chats_by_client = SlidingWindow(limits.new_chats_per_client, limits.new_chats_window)
+        self._quiet = LogThrottle(limits.log_interval)
 
     async def start(self, host: str, port: int) -> Server:
         self._server = await serve(
             self._handle, host, port,
-            process_request=self._check_request,
+            process_request=self._check_request, create_connection=_Connection,
             max_size=p.MAX_FRAME_BYTES, compression=None, ping_interval=20, ping_timeout=20,
-            close_timeout=5, max_queue=64,
+            close_timeout=5, max_queue=64, open_timeout=self.limits.handshake_timeout,
         )
         return self._server
 
@@ -85,37 +126,87 @@ class DeskServer:
 
     # --- handshake -------------------------------------------------------------------
 
-    @staticmethod
-    def _address(connection: ServerConnection) -> str:
+    def client_address(self, connection: ServerConnection) -> str:
+        """The address per-address limits count (see `limits.client_address`)."""
         remote = connection.remote_address
-        return str(remote[0]) if remote else "?"
+        peer = str(remote[0]) if remote else "?"
+        request = connection.request
+        header = self.limits.proxy_header
+        forwarded = request.headers.get_all(header) if request is not None and self._proxies else []
+        return client_address(peer, forwarded, self._proxies, header)
+
+    @staticmethod
+    def client_id(connection: ServerConnection) -> str | None:
+        """The browser's id from `/patron?client=...`, if it gave a usable one."""
+        request = connection.request
+        if request is None or "?" not in request.path:
+            return None
+        values = parse_qs(request.path.split("?", 1)[1]).get("client", [])
+        value = values[0] if len(values) == 1 else ""
+        return value if 8 <= len(value) <= 64 and set(value) <= _CLIENT_ID_CHARS else None
+
+    def warn(self, kind: str, address: str, message: str, *args: object) -> None:
+        """Log a warning about `address`, at most once per `log_interval` for each kind."""
+        held = self._quiet.allow(f"{kind} {address}")
+        if held is None:
+            return
+        suffix = f" ({held} more since the last line)" if held else ""
+        log.warning(message + "%s", *args, suffix)
 
     async def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        address = self.client_address(connection)
+        try:
+            return await self._route_request(connection, request, address)
+        except MultipleValuesError as exc:  # a header that may appear once appeared twice
+            self.warn("bad-request", address, "bad request from %s: header %s appears more than once",
+                      address, exc)
+            return connection.respond(http.HTTPStatus.BAD_REQUEST, "Bad request.\n")
+
+    async def _route_request(self, connection: ServerConnection, request: Request,
+                             address: str) -> Response | None:
         path = request.path.split("?", 1)[0]
-        address = self._address(connection)
         if path == "/patron":
-            if self._patrons_by_address[address] >= MAX_PATRONS_PER_ADDRESS:
-                return connection.respond(http.HTTPStatus.TOO_MANY_REQUESTS, "Too many connections.\n")
-            return None
+            return self._check_patron(connection, request, address)
         if path != "/librarian":
-            return connection.respond(http.HTTPStatus.NOT_FOUND, "Not found.\n")
+            static = static_response(connection, request, self.widget)
+            return static or connection.respond(http.HTTPStatus.NOT_FOUND, "Not found.\n")
         origin = request.headers.get("Origin")
         if origin is not None and origin not in self.allowed_origins:
             return connection.respond(http.HTTPStatus.FORBIDDEN, "Forbidden.\n")
-        failures = self._failures[address]
-        now = time.monotonic()
-        while failures and now - failures[0] > 60:
-            failures.popleft()
-        if len(failures) >= LOGIN_FAILURES_ALLOWED:
+        authorization = request.headers.get("Authorization", "")
+        if self._login_failures.full(address):
+            self.warn("login-refused", address, "librarian logins from %s refused for a minute: "
+                      "%d failures", address, self.limits.login_failures_per_minute)
             return connection.respond(http.HTTPStatus.TOO_MANY_REQUESTS, "Too many attempts.\n")
-        if not self._token_ok(request.headers):
-            failures.append(now)
-            await asyncio.sleep(0.05 * len(failures))
+        if not self._token_ok(authorization):
+            self._login_failures.add(address)
+            at = datetime.now(UTC).isoformat(timespec="seconds")
+            self.warn("login", address, "failed librarian login from %s at %s", address, at)
+            await asyncio.sleep(0.05 * self._login_failures.hits(address))
             return connection.respond(http.HTTPStatus.UNAUTHORIZED, "Unauthorized.\n")
         return None
 
-    def _token_ok(self, headers: Headers) -> bool:
-        given = headers.get("Authorization", "")
+    def _check_patron(self, connection: ServerConnection, request: Request, address: str) -> Response | None:
+        limits = self.limits
+        if not origin_allowed(request.headers.get("Origin"), request.headers.get("Host"), self.widget):
+            return connection.respond(http.HTTPStatus.FORBIDDEN, "This page may not use the chat.\n")
+        if self.patron_count >= limits.patron_connections_total:
+            self.warn("busy", "*", "patron connections at the limit (%d); refusing with 503",
+                      limits.patron_connections_total)
+            return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE,
+                                      "The chat is busy; please try again in a minute.\n")
+        if self._patrons_by_address[address] >= limits.patron_connections_per_address:
+            self.warn("connections", address, "patron connections from %s at the limit (%d); refusing "
+                      "with 429", address, limits.patron_connections_per_address)
+            return connection.respond(http.HTTPStatus.TOO_MANY_REQUESTS, "Too many connections.\n")
+        if self._connects.full(address):
+            self.warn("connects", address, "new patron connections from %s over %d a minute; refusing "
+                      "with 429", address, limits.patron_connects_per_minute)
+            return connection.respond(http.HTTPStatus.TOO_MANY_REQUESTS, "Too many connections.\n")
+        self._connects.add(address)
+        return None
+
+    def _token_ok(self, given: str) -> bool:
         expected = f"Bearer {self.token}"
         return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())
 
@@ -132,45 +223,55 @@ class DeskServer:
     # --- librarian -------------------------------------------------------------------
 
     def _on_events(self, frames: list[tuple[int, str]]) -> None:
+        """Fan a published batch out: encoded once, one `broadcast()` per frame."""
+        if not frames:
+            return
+        first, last = frames[0][0], frames[-1][0]
         live = []
         for conn in list(self.librarians):
             if conn.backlog is not None:
                 conn.backlog.extend(frames)
-            elif conn.ws.transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
+            elif conn.ws.transport.get_write_buffer_size() > self.limits.librarian_write_buffer:
                 log.warning("librarian %s is too far behind; disconnecting", conn.who.name)
                 conn.ws.transport.abort()
-            else:
+            elif conn.upto < first:
                 live.append(conn.ws)
+                conn.upto = last
+            else:  # just synced from a replay that already had some of these
+                for seq, frame in frames:
+                    if seq > conn.upto:
+                        broadcast([conn.ws], frame)
+                        conn.upto = seq
         if live:
             for _seq, frame in frames:
                 broadcast(live, frame)
 
-    def broadcast_signal(self, frame: dict[str, Any]) -> None:
+    def broadcast_signal(self, frame: p.Frame) -> None:
         """An ephemeral frame (no seq) to every synced librarian."""
         broadcast([c.ws for c in self.librarians if c.backlog is None], p.encode(frame))
 
     async def _librarian(self, ws: ServerConnection) -> None:
         try:
-            raw = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
+            raw = await asyncio.wait_for(ws.recv(), self.limits.hello_timeout)
         except TimeoutError:
             await ws.close(4002, "hello required")
             return
         try:
-            hello = p.decode_command(raw, p.LIBRARIAN_COMMANDS, {})
+            hello = p.decode_librarian(raw)
         except p.ProtocolError as exc:
             await ws.send(p.error(exc.command_id, exc.code, exc.message))
             await ws.close(4002, "hello required")
             return
-        if hello.type != "hello":
-            await ws.send(p.error(hello.id, "hello_required", "The first frame must be 'hello'."))
+        if not isinstance(hello, p.Hello):
+            await ws.send(p.error(p.command_id(hello), "hello_required", "The first frame must be 'hello'."))
             await ws.close(4002, "hello required")
             return
-        if hello["protocol"] != p.PROTOCOL_VERSION:
-            version = f"This desk speaks protocol {p.PROTOCOL_VERSION}, not {hello['protocol']}."
+        if hello.protocol != p.PROTOCOL_VERSION:
+            version = f"This desk speaks protocol {p.PROTOCOL_VERSION}, not {hello.protocol}."
             await ws.send(p.error(hello.id, "protocol_version", version))
             await ws.close(4001, "unsupported protocol version")
             return
-        conn = LibrarianConnection(ws, librarian(hello["librarian_id"], hello["name"]))
+        conn = LibrarianConnection(ws, librarian(hello.librarian_id, hello.name))
         self.librarians.add(conn)
         try:
             await self._sync(conn, hello)
@@ -179,55 +280,63 @@ class DeskServer:
         finally:
             self.librarians.discard(conn)
 
-    async def _sync(self, conn: LibrarianConnection, hello: p.Command) -> None:
-        since = hello["since"]
+    async def _sync(self, conn: LibrarianConnection, hello: p.Hello) -> None:
+        """Replay from `since` (or send a snapshot), then the backlog, then `synced`.
+
+        Every frame goes out once: `conn.upto` is the last seq this console has, and the
+        live fan-out skips anything at or below it (the replay read from the store can
+        include events committed but not yet published when it ran).
+        """
+        since = hello.since
         last = self.desk.store.last_seq
-        mode = "replay" if since is not None and 0 <= since <= last else "snapshot"
+        mode: Literal["replay", "snapshot"] = (
+            "replay" if since is not None and 0 <= since <= last else "snapshot")
         result = {"protocol": p.PROTOCOL_VERSION, "seq": last, "mode": mode,
                   "grace_seconds": self.desk.grace_seconds, "datasets": self.datasets,
                   "librarian_id": conn.who.id}
         if mode == "snapshot":
             seq, chats = self.desk.snapshot()
             await conn.ws.send(p.ack(hello.id, result))
-            await conn.ws.send(p.encode({"type": "snapshot", "seq": seq, "chats": chats}))
-            upto = seq
+            pages = p.pages(chats)  # a busy desk's snapshot never outgrows one frame
+            for number, page in enumerate(pages, 1):
+                await conn.ws.send(p.encode(p.Snapshot(seq, page, more=number < len(pages))))
+            conn.upto = seq
         else:
+            assert since is not None
             await conn.ws.send(p.ack(hello.id, result))
-            frames = await self.desk.events_since(since)
-            upto = since
-            for seq, frame in frames:
+            conn.upto = since
+            for seq, frame in await self.desk.events_since(since):
                 await conn.ws.send(frame)
-                upto = seq
+                conn.upto = seq
         while conn.backlog:
             pending, conn.backlog = conn.backlog, []
             for seq, frame in pending:
-                if seq > upto:
+                if seq > conn.upto:
                     await conn.ws.send(frame)
-                    upto = seq
+                    conn.upto = seq
         conn.backlog = None
-        await conn.ws.send(p.encode({"type": "synced", "seq": upto, "mode": mode}))
+        await conn.ws.send(p.encode(p.Synced(conn.upto, mode)))
 
     async def _librarian_frame(self, conn: LibrarianConnection, raw: str | bytes) -> None:
         try:
-            cmd = p.decode_command(raw, p.LIBRARIAN_COMMANDS, p.LIBRARIAN_SIGNALS)
+            cmd = p.decode_librarian(raw)
         except p.ProtocolError as exc:
             await conn.ws.send(p.error(exc.command_id, exc.code, exc.message))
             return
-        if cmd.id is None:  # typing signal
-            self.desk.typing(cmd["chat_id"], conn.who)
+        if isinstance(cmd, p.LibrarianTyping):
+            self.desk.typing(cmd.chat_id, conn.who)
             return
-        if cmd.type == "hello":
+        if isinstance(cmd, p.Hello):
             await conn.ws.send(p.error(cmd.id, "invalid_field", "Already said hello."))
             return
-        idem = (conn.who.id, cmd.id) if cmd.type in p.MUTATING else None
+        idem = (conn.who.id, cmd.id) if isinstance(cmd, p.MUTATING) else None
         try:
             if idem is not None and cmd.retry:
                 stored = await self.desk.stored_result(*idem)
                 if stored is not None:
                     await conn.ws.send(p.ack(cmd.id, stored))
                     return
-            handler = LIBRARIAN_HANDLERS[cmd.type]
-            result = await handler(self, conn.who, cmd, idem)
+            result = await LIBRARIAN_HANDLERS[type(cmd)](self, conn.who, cmd, idem)
         except DomainError as exc:
             await conn.ws.send(p.error(cmd.id, exc.code, exc.message))
             return
@@ -240,129 +349,53 @@ class DeskServer:
     # --- patron ----------------------------------------------------------------------
 
     async def _patron(self, ws: ServerConnection) -> None:
-        address = self._address(ws)
+        address = self.client_address(ws)
         self._patrons_by_address[address] += 1
-        session = PatronSession(self, ws)
+        self.patron_count += 1
+        connection = PatronConnection(self, ws, address, self.client_id(ws))
         try:
-            async for raw in ws:
-                await session.frame(raw)
+            await connection.run()
         finally:
+            self.patron_count -= 1
             self._patrons_by_address[address] -= 1
             if self._patrons_by_address[address] <= 0:
                 del self._patrons_by_address[address]
-            if session.chat_id is not None and not session.left and not self.shutting_down:
-                await self.desk.connection_lost(session.chat_id, session.sink)
+            await connection.closed()
+
+    def librarians_online(self) -> int:
+        """Librarians with a synced console (the patron side asks before joining)."""
+        return len({c.who.id for c in self.librarians if c.backlog is None})
 
 
-class PatronSession:
-    """One patron connection: at most one chat, rate-limited."""
-
-    def __init__(self, server: DeskServer, ws: ServerConnection) -> None:
-        self.server = server
-        self.desk = server.desk
-        self.ws = ws
-        self.chat_id: int | None = None
-        self.left = False
-        self._allowance = float(PATRON_BURST)
-        self._last = time.monotonic()
-        self._last_typing = 0.0
-
-    def sink(self, frame: dict[str, Any]) -> None:
-        broadcast([self.ws], p.encode(frame))
-
-    def _rate_ok(self) -> bool:
-        now = time.monotonic()
-        self._allowance = min(PATRON_BURST, self._allowance + (now - self._last) * PATRON_RATE)
-        self._last = now
-        if self._allowance < 1:
-            return False
-        self._allowance -= 1
-        return True
-
-    async def frame(self, raw: str | bytes) -> None:
-        try:
-            cmd = p.decode_command(raw, p.PATRON_COMMANDS, p.PATRON_SIGNALS)
-            if cmd.id is None:  # typing: at most a few per second reach the librarians
-                now = time.monotonic()
-                if self.chat_id is not None and now - self._last_typing > TYPING_INTERVAL:
-                    self._last_typing = now
-                    self.server.broadcast_signal({"type": "typing", "chat_id": self.chat_id, "who": "patron"})
-                return
-            if not self._rate_ok():
-                raise p.ProtocolError("rate_limited", "You are sending too fast; please wait a moment.",
-                                      cmd.id)
-            result = await self._command(cmd)
-        except p.ProtocolError as exc:
-            await self.ws.send(p.error(exc.command_id, exc.code, exc.message))
-            return
-        except DomainError as exc:
-            await self.ws.send(p.error(cmd.id, exc.code, exc.message))
-            return
-        except Exception:
-            log.exception("patron command %s failed", cmd.type)
-            await self.ws.send(p.error(cmd.id, "internal", "The desk hit an unexpected error."))
-            return
-        await self.ws.send(p.ack(cmd.id, result))
-        if cmd.type == "resume" and result.get("ticket_offered"):
-            self.sink({"type": "ticket_offer", "text": TICKET_OFFER})
-
-    async def _command(self, cmd: p.Command) -> dict[str, Any]:
-        if cmd.type in ("join", "resume"):
-            if self.chat_id is not None:
-                raise DomainError("This connection already has a chat.", "already_joined")
-            if cmd.type == "join":
-                chat, token = await self.desk.join(cmd["name"], cmd["email"], cmd["question"], self.sink)
-                self.chat_id = chat.id
-                return {"chat_id": chat.id, "resume_token": token, "state": chat.state.value}
-            chat, missed = await self.desk.resume(cmd["token"], cmd["last_message_id"] or 0, self.sink)
-            self.chat_id = chat.id
-            self.left = chat.state.value not in ("waiting", "active")
-            return {"chat_id": chat.id, "state": chat.state.value, "messages": missed,
-                    "ticket_offered": chat.ticket_offered and chat.patron_ticket_id is None,
-                    "at": iso(chat.last_activity)}
-        if self.chat_id is None:
-            raise DomainError("Join the chat (or resume it) first.", "not_joined")
-        if cmd.type == "message":
-            message = await self.desk.patron_message(self.chat_id, cmd["text"])
-            return {"message_id": message.id}
-        if cmd.type == "leave":
-            chat = await self.desk.patron_leaves(self.chat_id)
-            self.left = True
-            return {"state": chat.state.value}
-        ticket = await self.desk.patron_ticket(self.chat_id, cmd["email"], cmd["details"])
-        return {"ticket_id": ticket["id"]}
+Handler = Callable[[DeskServer, Actor, Any, Idem], Awaitable[dict[str, Any]]]
 
 
-Handler = Callable[[DeskServer, Actor, p.Command, "tuple[str, str] | None"], Awaitable[dict[str, Any]]]
+async def _accept(s: DeskServer, who: Actor, c: p.Accept, idem: Idem) -> dict[str, Any]:
+    return await s.desk.accept(c.chat_id, who, idem)
 
 
-async def _accept(s: DeskServer, who: Actor, c: p.Command, idem: tuple[str, str] | None) -> dict[str, Any]:
-    return await s.desk.accept(c["chat_id"], who, idem)
+async def _send(s: DeskServer, who: Actor, c: p.Send, idem: Idem) -> dict[str, Any]:
+    return await s.desk.librarian_message(c.chat_id, who, c.text, idem)
 
 
-async def _send(s: DeskServer, who: Actor, c: p.Command, idem: tuple[str, str] | None) -> dict[str, Any]:
-    return await s.desk.librarian_message(c["chat_id"], who, c["text"], idem)
+async def _end(s: DeskServer, who: Actor, c: p.End, idem: Idem) -> dict[str, Any]:
+    return await s.desk.end(c.chat_id, who, idem)
 
 
-async def _end(s: DeskServer, who: Actor, c: p.Command, idem: tuple[str, str] | None) -> dict[str, Any]:
-    return await s.desk.end(c["chat_id"], who, idem)
+async def _close(s: DeskServer, who: Actor, c: p.Close, idem: Idem) -> dict[str, Any]:
+    return await s.desk.close(c.chat_id, who, idem)
 
 
-async def _close(s: DeskServer, who: Actor, c: p.Command, idem: tuple[str, str] | None) -> dict[str, Any]:
-    return await s.desk.close(c["chat_id"], who, idem)
+async def _transcript(s: DeskServer, who: Actor, c: p.Transcript, idem: Idem) -> dict[str, Any]:
+    return await s.desk.transcript(c.chat_id)
 
 
-async def _transcript(
-    s: DeskServer, who: Actor, c: p.Command, idem: tuple[str, str] | None
-) -> dict[str, Any]:
-    return await s.desk.transcript(c["chat_id"])
-
-
-LIBRARIAN_HANDLERS: dict[str, Handler] = {
-    "accept": _accept,
-    "send": _send,
-    "end": _end,
-    "close": _close,
-    "transcript": _transcript,
-    **afterchat.HANDLERS,
+#: Command class -> handler.
+LIBRARIAN_HANDLERS: dict[type[Any], Handler] = {
+    p.Accept: _accept,
+    p.Send: _send,
+    p.End: _end,
+    p.Close: _close,
+    p.Transcript: _transcript,
+    **after_chat.HANDLERS,
 }

@@ -10,19 +10,21 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import replace
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from .. import protocol as p
 from ..analytics import AnalyticsError, validate_entry
-from ..domain import Actor, Chat, ChatState, DomainError, Sender, iso
+from ..domain import Actor, Chat, DomainError, iso
 from . import queries, rows
 from .store import Outcome, Tx
 
+Idem = tuple[str, str] | None
+
 if TYPE_CHECKING:
-    from .. import protocol as p
     from .desk import Desk
     from .server import DeskServer
 
-Idem = tuple[str, str] | None
 
 
 def _stored_chat(tx: Tx, desk: Desk, chat_id: int) -> Chat:
@@ -72,7 +74,8 @@ async def create_ticket(desk: Desk, chat_id: int, by: Actor, fields: dict[str, A
                 "chat_id": chat_id, "name": fields["name"], "email": fields["email"],
                 "subject": fields["subject"], "body": fields["body"], "source": "librarian",
                 "created_by": by.name, "created_at": iso(now)})
-            tx.event("ticket", {"ticket": ticket})
+            desk.push_ticket(tx, ticket)
+            tx.event("ticket", {"ticket": p.clip_ticket(ticket)})
             updated = replace(chat, ticket_ids=(*chat.ticket_ids, ticket["id"]),
                               patron_email=chat.patron_email or fields["email"])
             return Outcome({"ticket": ticket}, apply=_changed(desk, tx, updated))
@@ -91,7 +94,8 @@ async def close_ticket(desk: Desk, ticket_id: int, by: Actor, idem: Idem = None)
             raise DomainError(f"Ticket {ticket_id} is already closed.", "illegal_transition")
         tx.execute("UPDATE tickets SET status='closed', closed_at=? WHERE id=?", (iso(now), ticket_id))
         ticket = rows.load_ticket(tx, ticket_id)
-        tx.event("ticket", {"ticket": ticket})
+        assert ticket is not None
+        tx.event("ticket", {"ticket": p.clip_ticket(ticket)})
         return Outcome({"ticket": ticket})
 
     return await desk.store.write(work, idem=idem)
@@ -131,6 +135,7 @@ async def save_analytics(desk: Desk, datasets: dict[str, Any], chat_id: int, by:
             row = tx.execute(f"SELECT {rows.ANALYTICS_COLUMNS} FROM analytics WHERE chat_id=? AND dataset=?",
                              (chat_id, dataset)).fetchone()
             entry = rows.entry_from_row(row)
+            desk.push_analytics(tx, entry)
             tx.event("analytics", {"entry": entry})
             apply = None
             if dataset not in chat.analytics:
@@ -140,89 +145,62 @@ async def save_analytics(desk: Desk, datasets: dict[str, Any], chat_id: int, by:
         return await desk.store.write(work, idem=idem)
 
 
-async def patron_ticket(desk: Desk, chat_id: int, email: str, details: str) -> dict[str, Any]:
-    """A disconnected patron accepts the ticket offer."""
-    async with desk.lock(chat_id):
-        chat = desk.get(chat_id)
-        if chat.state is not ChatState.DISCONNECTED or not chat.ticket_offered:
-            raise DomainError("There is no ticket offer for this chat.", "no_ticket_offer")
-        if chat.patron_ticket_id is not None:
-            raise DomainError("A ticket was already submitted for this chat.", "no_ticket_offer")
-        now = desk.clock.now()
-
-        def work(tx: Tx) -> Outcome:
-            history = "\n".join(
-                f"{r[0]}: {r[1]}"
-                for r in tx.execute(
-                    "SELECT author, text FROM messages WHERE chat_id=? AND sender!='system' ORDER BY id",
-                    (chat_id,),
-                )
-            )
-            body = (details.strip() + "\n\n" if details.strip() else "") + history
-            ticket = rows.insert_ticket(tx, {
-                "chat_id": chat_id, "name": chat.patron_name, "email": email,
-                "subject": chat.question.splitlines()[0][:200], "body": body,
-                "source": "patron", "created_by": chat.patron_name, "created_at": iso(now)})
-            text = f"Patron submitted a follow-up ticket (#{ticket['id']})"
-            line = rows.insert_message(tx, chat_id, Sender.SYSTEM, "", text, now)
-            updated = replace(
-                chat, patron_ticket_id=ticket["id"], patron_email=chat.patron_email or email,
-                ticket_ids=(*chat.ticket_ids, ticket["id"]), message_count=chat.message_count + 1,
-            )
-            rows.save_chat(tx, updated)
-            tx.event("ticket", {"ticket": ticket})
-            tx.event("chat", {"chat": updated.to_wire()})
-            tx.event("message", {"message": line.to_wire()})
-            return Outcome({"ticket": ticket}, apply=lambda: desk._remember(updated))
-
-        ticket: dict[str, Any] = (await desk.store.write(work))["ticket"]
-        return ticket
-
-
-
 # --- protocol handlers ---------------------------------------------------------------
 
 
-async def _note(s: DeskServer, who: Actor, c: p.Command, idem: Idem) -> dict[str, Any]:
-    return await add_note(s.desk, c["chat_id"], who, c["text"], idem)
+async def _note(s: DeskServer, who: Actor, c: p.AddNote, idem: Idem) -> dict[str, Any]:
+    return await add_note(s.desk, c.chat_id, who, c.text, idem)
 
 
-async def _create_ticket(s: DeskServer, who: Actor, c: p.Command, idem: Idem) -> dict[str, Any]:
-    return await create_ticket(s.desk, c["chat_id"], who, c.fields, idem)
+async def _create_ticket(s: DeskServer, who: Actor, c: p.CreateTicket, idem: Idem) -> dict[str, Any]:
+    fields = {"name": c.name, "email": c.email, "subject": c.subject, "body": c.body}
+    return await create_ticket(s.desk, c.chat_id, who, fields, idem)
 
 
-async def _close_ticket(s: DeskServer, who: Actor, c: p.Command, idem: Idem) -> dict[str, Any]:
-    return await close_ticket(s.desk, c["ticket_id"], who, idem)
+async def _close_ticket(s: DeskServer, who: Actor, c: p.CloseTicket, idem: Idem) -> dict[str, Any]:
+    return await close_ticket(s.desk, c.ticket_id, who, idem)
 
 
-async def _save_analytics(s: DeskServer, who: Actor, c: p.Command, idem: Idem) -> dict[str, Any]:
-    return await save_analytics(s.desk, s.dataset_models, c["chat_id"], who, c["dataset"], c["fields"], idem)
+async def _save_analytics(s: DeskServer, who: Actor, c: p.SaveAnalytics, idem: Idem) -> dict[str, Any]:
+    return await save_analytics(s.desk, s.dataset_models, c.chat_id, who, c.dataset, c.fields, idem)
 
 
-async def _history(s: DeskServer, who: Actor, c: p.Command, idem: Idem) -> dict[str, Any]:
-    limit = max(1, min(500, c["limit"] or 100))
-    chats = await s.desk.store.read(lambda conn: queries.history(conn, c["query"], limit))
-    return {"chats": chats}
+async def _history(s: DeskServer, who: Actor, c: p.History, idem: Idem) -> dict[str, Any]:
+    limit = max(1, min(500, c.limit or 100))
+    chats = await s.desk.store.read(lambda conn: queries.history(conn, c.query, limit))
+    kept, left_out = p.fit(chats)
+    return {"chats": kept, "omitted": left_out}
 
 
-async def _tickets(s: DeskServer, who: Actor, c: p.Command, idem: Idem) -> dict[str, Any]:
-    found = await s.desk.store.read(lambda conn: queries.tickets(conn, c["status"]))
-    return {"tickets": found}
+async def _tickets(s: DeskServer, who: Actor, c: p.Tickets, idem: Idem) -> dict[str, Any]:
+    def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        found = [p.clip_ticket(t) for t in queries.tickets(conn, c.status)]
+        rows.with_push_states(conn, "ticket", found)
+        return found
+
+    kept, left_out = p.fit(await s.desk.store.read(read))
+    return {"tickets": kept, "omitted": left_out}
 
 
-async def _stats(s: DeskServer, who: Actor, c: p.Command, idem: Idem) -> dict[str, Any]:
+async def _stats(s: DeskServer, who: Actor, c: p.Stats, idem: Idem) -> dict[str, Any]:
+    try:
+        date.fromisoformat(c.day)
+    except ValueError:
+        raise DomainError(f"'{c.day}' is not a day of the calendar.", "invalid_field") from None
+
     def run(conn: sqlite3.Connection) -> dict[str, Any]:
-        return queries.day_stats(conn, c["day"], c["utc_offset_minutes"] or 0)
+        return queries.day_stats(conn, c.day, c.utc_offset_minutes or 0)
 
     return await s.desk.store.read(run)
 
 
-HANDLERS = {
-    "note": _note,
-    "create_ticket": _create_ticket,
-    "close_ticket": _close_ticket,
-    "save_analytics": _save_analytics,
-    "history": _history,
-    "tickets": _tickets,
-    "stats": _stats,
+#: Command class -> handler, merged into the server's table.
+HANDLERS: dict[type[Any], Any] = {
+    p.AddNote: _note,
+    p.CreateTicket: _create_ticket,
+    p.CloseTicket: _close_ticket,
+    p.SaveAnalytics: _save_analytics,
+    p.History: _history,
+    p.Tickets: _tickets,
+    p.Stats: _stats,
 }

@@ -20,8 +20,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..patron_client import ConnectionLost, PatronError, PatronSession
-from . import simulator_data as data
+from .. import protocol as p
+from ..domain import patron_can_talk
+from ..patron_client import ConnectionClosedEvent, ConnectionLost, Event, PatronError, PatronSession
+from . import data
 
 log = logging.getLogger(__name__)
 
@@ -332,11 +334,11 @@ class Simulator:
             await self._sleep(len(plan.ticket_details) / plan.chars_per_second / 4)
             await session.submit_ticket(plan.ticket_email, plan.ticket_details)
             return "ticket"
-        if session.state not in ("waiting", "active"):
+        if not patron_can_talk(session.state or "ended"):
             return f"came_back_{session.state}"
         await self._say(session, plan, rng, rng.choice(data.SORRY))
         if missed:  # put the last missed line back so the conversation answers it
-            session.events.put_nowait({"type": "message", "message": missed[-1]})
+            session.events.put_nowait(p.PatronMessageEvent(missed[-1]))
         return None
 
     async def _leave(self, session: PatronSession) -> None:
@@ -375,7 +377,7 @@ class Simulator:
 
     # --- waiting on the desk ---------------------------------------------------------
 
-    async def _event(self, session: PatronSession, deadline: float | None) -> dict[str, Any] | None:
+    async def _event(self, session: PatronSession, deadline: float | None) -> Event | None:
         """The next event before `deadline` (loop time; None: only one already here), or None.
 
         Raises _Ended when the chat is over, ConnectionLost when the socket closed.
@@ -387,11 +389,10 @@ class Simulator:
                 event = await session.next_event(remaining) if remaining > 0 else None
         if event is None:
             return None
-        kind = event.get("type")
-        if kind == "connection_closed":
-            raise ConnectionLost(f"The desk closed the connection ({event.get('code')}).")
-        if kind == "state" and event.get("state") not in ("waiting", "active"):
-            raise _Ended(str(event.get("state")))
+        if isinstance(event, ConnectionClosedEvent):
+            raise ConnectionLost(f"The desk closed the connection ({event.code}).")
+        if isinstance(event, p.StateEvent) and not patron_can_talk(event.state):
+            raise _Ended(event.state)
         return event
 
     def _deadline(self, seconds: float) -> float:
@@ -413,9 +414,8 @@ class Simulator:
             event = await self._event(session, deadline if text is None else None)
             if event is None:
                 return text
-            message = event.get("message") if event.get("type") == "message" else None
-            if isinstance(message, dict) and message.get("sender") == "librarian":
-                text = str(message.get("text", ""))
+            if isinstance(event, p.PatronMessageEvent) and event.message.get("sender") == "librarian":
+                text = str(event.message.get("text", ""))
 
     async def _wait_for_end(self, session: PatronSession) -> bool:
         """After saying thanks, wait for the librarian to end the chat."""

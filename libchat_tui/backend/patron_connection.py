@@ -1,0 +1,259 @@
+"""One patron's WebSocket on `/patron`: at most one chat, rate-limited, exactly-once.
+
+Thin I/O around `patrons.py`: decode a frame (protocol.py), call the desk, send exactly
+one `ack` or `error`. Commands a patron client may resend after a lost connection are
+keyed by chat and command id, so a retry is answered with the first ack, never applied
+twice.
+
+Every frame is paid for before it is decoded (frames and bytes per connection, from
+`Limits`): a connection over its rate is simply not read until it has earned the next
+frame, so TCP slows the sender and a flood costs the desk almost nothing. A connection
+that keeps sending invalid frames, or never says `status`, `join` or `resume`, is
+closed with 1008; new chats are counted per address and per browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final
+
+from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
+
+from .. import protocol as p
+from ..domain import DomainError, iso, patron_can_talk
+from . import patrons
+from .desk import TICKET_OFFER, Idem
+from .limits import SlidingWindow, TokenBucket
+
+if TYPE_CHECKING:
+    from .server import DeskServer
+
+log = logging.getLogger(__name__)
+
+TOO_MANY_CHATS: Final = ("Too many new chats from your network; please wait a few minutes "
+                         "or call the library.")
+TOO_MANY_CHATS_HERE: Final = ("Too many new chats from this browser; please wait a few minutes "
+                              "or call the library.")
+#: The commands that show a connection is a patron's, not an idle socket.
+_INTRODUCTIONS: Final = (p.Status, p.Join, p.Resume, p.OfflineTicket)
+
+
+class PatronConnection:
+    """One patron connection: at most one chat, every frame paid for."""
+
+    def __init__(self, server: DeskServer, ws: ServerConnection, address: str = "?",
+                 client: str | None = None) -> None:
+        self.server = server
+        self.desk = server.desk
+        self.ws = ws
+        self.address = address
+        self.client = client
+        self.chat_id: int | None = None
+        self.left = False
+        self.introduced = False
+        self.invalid_frames = 0
+        limits = server.limits
+        self.limits = limits
+        self._frames = TokenBucket(limits.patron_frames_per_second, limits.patron_frame_burst)
+        self._bytes = TokenBucket(limits.patron_bytes_per_second, limits.patron_byte_burst)
+        self._commands = TokenBucket(limits.patron_commands_per_second, limits.patron_command_burst)
+        self._last_typing = 0.0
+
+    def sink(self, frame: p.Frame) -> None:
+        broadcast([self.ws], p.encode(frame))
+        if isinstance(frame, p.Resumed):  # the chat continues on another connection, not here
+            self.chat_id = None
+            self.left = True
+
+    async def run(self) -> None:
+        """Read, pay for and answer frames until the socket closes (or is closed)."""
+        deadline = asyncio.get_running_loop().time() + self.limits.join_timeout
+        while True:
+            try:
+                async with asyncio.timeout_at(None if self.introduced else deadline):
+                    raw = await self.ws.recv()
+            except TimeoutError:
+                self.server.warn("idle", self.address, "closed a patron connection from %s: no status, "
+                                 "join or resume within %g s", self.address, self.limits.join_timeout)
+                await self.fail("join required")
+                return
+            except ConnectionClosed:
+                return
+            wait = max(self._frames.reserve(1), self._bytes.reserve(len(raw)))
+            if wait > 0:  # not read until earned: the sender's TCP window fills instead
+                await asyncio.sleep(wait)
+            if not await self.frame(raw):
+                return
+
+    async def fail(self, reason: str) -> None:
+        """Close with 1008 and discard whatever the patron sent meanwhile, unread.
+
+        A graceful close would parse every queued frame looking for the patron's close
+        frame; a flood can queue megabytes of them in the socket buffers.
+        """
+        try:
+            async with self.ws.send_context():
+                self.ws.protocol.fail(CloseCode.POLICY_VIOLATION, reason)
+                self.ws.transport.resume_reading()  # to read the rest (discarded) and the EOF
+        except ConnectionClosed:
+            pass
+
+    async def frame(self, raw: str | bytes) -> bool:
+        """Answer one frame; False if the connection was closed for it."""
+        cmd_id: str | None = None
+        try:
+            cmd = p.decode_patron(raw)
+        except p.ProtocolError as exc:
+            self.invalid_frames += 1
+            if self.invalid_frames >= self.limits.patron_invalid_frames:
+                self.server.warn("invalid", self.address, "closed a patron connection from %s: %d invalid "
+                                 "frames", self.address, self.invalid_frames)
+                await self.fail("too many invalid frames")
+                return False
+            await self.ws.send(p.error(exc.command_id, exc.code, exc.message))
+            return True
+        try:
+            if isinstance(cmd, p.PatronTyping):  # at most a few per second reach the librarians
+                now = time.monotonic()
+                chat = None if self.chat_id is None else self.desk.chats.get(self.chat_id)
+                if chat is not None and patron_can_talk(chat.state) and \
+                        now - self._last_typing > self.limits.typing_interval:
+                    self._last_typing = now
+                    self.server.broadcast_signal(p.TypingEvent(chat.id, "patron"))
+                return True
+            cmd_id = cmd.id
+            if isinstance(cmd, _INTRODUCTIONS):
+                self.introduced = True
+            if not self._commands.take():
+                raise p.ProtocolError("rate_limited", "You are sending too fast; please wait a moment.",
+                                      cmd_id)
+            result = await self._command(cmd)
+        except p.ProtocolError as exc:
+            await self.ws.send(p.error(exc.command_id, exc.code, exc.message))
+            return True
+        except DomainError as exc:
+            await self.ws.send(p.error(cmd_id, exc.code, exc.message))
+            return True
+        except Exception:
+            log.exception("patron command failed")
+            await self.ws.send(p.error(cmd_id, "internal", "The desk hit an unexpected error."))
+            return True
+        await self.ws.send(p.ack(cmd_id, result))
+        if isinstance(cmd, p.Resume) and result.get("ticket_offered"):
+            self.sink(p.TicketOffer(TICKET_OFFER))
+        return True
+
+    @contextmanager
+    def _new_chat(self) -> Iterator[None]:
+        """Count one new chat against this address and browser; refuse it if over."""
+        counted: list[tuple[SlidingWindow, str, str]] = [
+            (self.server.new_chats_by_address, self.address, TOO_MANY_CHATS)]
+        if self.client is not None:
+            counted.append((self.server.new_chats_by_client, self.client, TOO_MANY_CHATS_HERE))
+        for window, key, message in counted:
+            if window.full(key):
+                self.server.warn("new-chats", self.address, "refused a new chat from %s: over %d new chats "
+                                 "in %g s", self.address, window.count, window.window)
+                raise DomainError(message, "rate_limited")
+        stamps = [(window, key, window.add(key)) for window, key, _ in counted]
+        try:
+            yield
+        except BaseException:  # no chat was made: it does not count
+            for window, key, at in stamps:
+                window.remove(key, at)
+            raise
+
+    async def _command(self, cmd: p.Command) -> dict[str, Any]:
+        if isinstance(cmd, p.Status):
+            return {"librarians_online": self.server.librarians_online()}
+        if isinstance(cmd, p.OfflineTicket):
+            with self._new_chat():
+                ticket = await patrons.offline_ticket(self.desk, cmd.name, cmd.email, cmd.question, cmd.page)
+            return {"ticket_id": ticket["id"]}
+        if isinstance(cmd, p.Join | p.Resume):
+            if self.chat_id is not None:
+                raise DomainError("This connection already has a chat.", "already_joined")
+            return await (self._join(cmd) if isinstance(cmd, p.Join) else self._resume(cmd))
+        if self.chat_id is None:
+            raise DomainError("Join the chat (or resume it) first.", "not_joined")
+        handler, ack = _HANDLERS[type(cmd)]
+        idem = patrons.idem_key(self.chat_id, cmd.id) if isinstance(cmd, p.PATRON_IDEMPOTENT) else None
+        if idem is not None and cmd.retry:
+            stored = await self.desk.stored_result(*idem)
+            if stored is not None:  # applied before: the same ack as then, from what was stored
+                return ack(stored)
+        return ack(await handler(self, cmd, idem))
+
+    async def _join(self, cmd: p.Join) -> dict[str, Any]:
+        if self.server.widget.require_email and not cmd.email:
+            raise DomainError("Please give your e-mail address: this library answers by e-mail too.",
+                              "email_required")
+        with self._new_chat():
+            chat, token = await patrons.join(self.desk, cmd.name, cmd.email, cmd.question, page=cmd.page,
+                                             sink=self.sink)
+        self.chat_id = chat.id
+        return {"chat_id": chat.id, "resume_token": token, "state": chat.state.value,
+                "position": self.desk.waiting.position(chat.id)}
+
+    async def _resume(self, cmd: p.Resume) -> dict[str, Any]:
+        chat, missed = await patrons.resume(self.desk, cmd.token, cmd.last_message_id or 0, self.sink)
+        self.chat_id = chat.id
+        self.left = chat.state.value not in ("waiting", "active")
+        return {"chat_id": chat.id, "state": chat.state.value, "messages": missed,
+                "ticket_offered": chat.ticket_offered and chat.patron_ticket_id is None,
+                "at": iso(chat.last_activity), "ended_at": iso(chat.ended_at),
+                "librarian": chat.owner.name if chat.owner else None,
+                "position": self.desk.waiting.position(chat.id)}
+
+    async def _message(self, cmd: p.PatronMessage, idem: Idem) -> dict[str, Any]:
+        assert self.chat_id is not None
+        return await patrons.message(self.desk, self.chat_id, cmd.text, idem)
+
+    async def _leave(self, cmd: p.Leave, idem: Idem) -> dict[str, Any]:
+        assert self.chat_id is not None
+        result = await patrons.leave(self.desk, self.chat_id, idem)
+        self.left = True
+        return result
+
+    async def _ticket(self, cmd: p.PatronTicket, idem: Idem) -> dict[str, Any]:
+        assert self.chat_id is not None
+        return await patrons.accept_ticket_offer(self.desk, self.chat_id, cmd.email, cmd.details, idem)
+
+    async def _transcript(self, cmd: p.PatronTranscript, idem: Idem) -> dict[str, Any]:
+        assert self.chat_id is not None
+        return await patrons.transcript(self.desk, self.chat_id)
+
+    async def _rate(self, cmd: p.Rate, idem: Idem) -> dict[str, Any]:
+        assert self.chat_id is not None
+        return await patrons.rate(self.desk, self.chat_id, cmd.stars, cmd.comment, idem)
+
+    async def closed(self) -> None:
+        """The socket closed: without `leave`, a live chat starts its reconnect timer."""
+        if self.chat_id is not None and not self.left and not self.server.shutting_down:
+            await patrons.connection_lost(self.desk, self.chat_id, self.sink)
+
+
+_Handler = Callable[[PatronConnection, Any, Idem], Awaitable[dict[str, Any]]]
+_Ack = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _same(result: dict[str, Any]) -> dict[str, Any]:
+    return result
+
+
+#: Command class -> (handler returning the desk's result, what the patron is told of it). A
+#: retry of an applied command gets the same ack, built from the result the desk stored.
+_HANDLERS: dict[type[Any], tuple[_Handler, _Ack]] = {
+    p.PatronMessage: (PatronConnection._message,
+                      lambda r: {"message_id": r["message"]["id"], "at": r["message"]["at"]}),
+    p.Leave: (PatronConnection._leave, lambda r: {"state": r["chat"]["state"], "at": r["chat"]["ended_at"]}),
+    p.PatronTicket: (PatronConnection._ticket, lambda r: {"ticket_id": r["ticket"]["id"]}),
+    p.PatronTranscript: (PatronConnection._transcript, _same),
+    p.Rate: (PatronConnection._rate, _same),
+}
