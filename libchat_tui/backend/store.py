@@ -9,6 +9,13 @@ event sequence numbers follow commit order with no gaps.
 
 A work function that raises is rolled back to its savepoint and changes nothing; a
 commit that fails (disk full, database locked) fails the whole batch with StorageError.
+
+Opening takes the data dir's lock (one desk per dir), refuses a damaged database, and
+records the file's identity; before each batch commits, one `os.stat` checks that the
+file at the path is still the one being written. If it was deleted or replaced, the batch
+is rolled back and fails, what was acknowledged before is copied out of the orphaned file
+into a `desk-rescued-*.sqlite3` beside it, the store acknowledges nothing more, and it
+says so once in the log. The whole contract is in docs/storage.md.
 """
 
 from __future__ import annotations
@@ -28,11 +35,31 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..domain import DomainError
+from .datadir import (
+    DataDirError,
+    DataDirLock,
+    FileIdentity,
+    check_database,
+    check_dir,
+    forget_own_journal,
+    identity,
+    journal_identities,
+    open_failure,
+    quick_check,
+    rescue,
+    stamp,
+)
 from .schema import SCHEMA
+
+__all__ = ["DataDirError", "Outcome", "StorageError", "Store", "Tx"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
 _MAX_BATCH = 512
+_LOST_REPLY = ("The desk's database file was deleted or replaced while it was running, so the desk "
+               "is not saving anything; nothing was changed. Ask the desk's administrator to restart it.")
 
 
 class StorageError(DomainError):
@@ -97,25 +124,37 @@ class Store:
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="libchat-store-read")
         self._read_conn: sqlite3.Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = DataDirLock(path.parent)
+        self._identity: FileIdentity | None = None
+        self._journal: dict[str, FileIdentity | None] = {}
+        #: Set (once, never cleared) when the file at the path is no longer the one open.
+        self.lost: str | None = None
 
     # --- lifecycle -------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5.0)
+        # mode=rw: never create an empty database behind the desk's back (open() creates it).
+        uri = self.path.absolute().as_uri() + "?mode=rw"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=5.0)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
 
     async def open(self) -> None:
-        """Create the file (owner-only), the schema, and start the writer thread."""
+        """Lock the data dir, check the file, create it (owner-only) and the schema, start writing.
+
+        Raises DataDirError (one line naming the path and what to do) if the dir is in use
+        by another desk, unusable, or the database is damaged.
+        """
         self._loop = asyncio.get_running_loop()
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not self.path.exists():
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
-        conn = self._connect()
-        conn.executescript(SCHEMA)
+        check_dir(self.path.parent)
+        self._lock.acquire()
+        try:
+            conn = await asyncio.to_thread(self._open_database)
+        except BaseException:
+            self._lock.release()
+            raise
         row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
         self._next_seq = int(row[0]) + 1
         self._published_seq = self._next_seq - 1
@@ -124,8 +163,33 @@ class Store:
         )
         self._writer.start()
 
+    def _open_database(self) -> sqlite3.Connection:
+        check_database(self.path)
+        if not self.path.exists():
+            try:
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            except OSError as exc:
+                raise DataDirError(f"cannot create the desk database {self.path} "
+                                   f"({exc.strerror or exc}); make the data dir writable") from exc
+        try:
+            conn = self._connect()
+        except sqlite3.Error as exc:
+            raise open_failure(self.path, exc) from exc
+        try:
+            quick_check(conn, self.path)
+            conn.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise open_failure(self.path, exc) from exc
+        except BaseException:
+            conn.close()
+            raise
+        self._identity = identity(self.path)
+        self._journal = journal_identities(self.path)
+        return conn
+
     async def close(self) -> None:
-        """Finish every queued write, then stop both threads."""
+        """Finish every queued write, stop both threads, release the data dir."""
         if self._writer is not None:
             self._queue.put(None)
             await asyncio.to_thread(self._writer.join)
@@ -134,6 +198,7 @@ class Store:
             conn, self._read_conn = self._read_conn, None
             await asyncio.get_running_loop().run_in_executor(self._reader, conn.close)
         self._reader.shutdown(wait=True)
+        self._lock.release()
 
     @property
     def last_seq(self) -> int:
@@ -152,6 +217,8 @@ class Store:
         """
         if self._writer is None or self._loop is None:
             raise StorageError("The desk's store is not open; nothing was changed.")
+        if self.lost is not None:
+            raise StorageError(_LOST_REPLY)
         future: asyncio.Future[dict[str, Any]] = self._loop.create_future()
         self._queue.put(_Item(work, future, idem))
         return await future
@@ -173,11 +240,16 @@ class Store:
                     break
                 batch.append(nxt)
             self._run_batch(conn, batch)
+        if self.lost is None and identity(self.path) != self._identity:
+            self._lose_file(conn)  # gone while idle: still keep what was acknowledged
         conn.close()
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Item]) -> None:
         done: list[tuple[_Item, Outcome | BaseException, bool]] = []
         seq_at_start = self._next_seq
+        if self.lost is not None:
+            self._deliver_all_failed(batch, StorageError(_LOST_REPLY), quiet=True)
+            return
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -198,6 +270,13 @@ class Store:
                     log.error("store write failed: %s", exc)
                     exc = StorageError(f"The desk could not save this ({exc}); nothing was changed.")
                 done.append((item, exc, False))
+        if identity(self.path) != self._identity:  # the one os.stat of the batch
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            self._next_seq = seq_at_start
+            self._lose_file(conn)
+            self._deliver_all_failed(batch, StorageError(_LOST_REPLY), quiet=True)
+            return
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -226,9 +305,34 @@ class Store:
             )
         return outcome, False
 
-    def _deliver_all_failed(self, batch: list[_Item], exc: BaseException) -> None:
-        log.error("store commit failed: %s", exc)
-        error = StorageError(f"The desk could not save this ({exc}); nothing was changed.")
+    def _lose_file(self, conn: sqlite3.Connection) -> None:
+        """The file at the path is not the one open: keep what it held, stop, say so once."""
+        gone = "was deleted" if identity(self.path) is None else "was replaced by another file"
+        self.lost = gone
+        try:
+            kept = f"everything acknowledged until then is saved in {rescue(conn, self.path, stamp())}"
+        except (OSError, sqlite3.Error) as exc:
+            kept = f"the acknowledged changes could not be copied out ({exc}) and are lost"
+        conn.close()
+        self._reader.submit(self._close_reader)
+        forget_own_journal(self.path, self._journal)
+        log.error(
+            "the desk database %s %s while the desk was running; the desk has STOPPED saving and "
+            "acknowledges no more changes; %s. Stop the desk, put that file (or a backup) at %s, "
+            "and start it again (docs/storage.md, \"Restoring\").", self.path, gone, kept, self.path,
+        )
+
+    def _close_reader(self) -> None:
+        if self._read_conn is not None:
+            conn, self._read_conn = self._read_conn, None
+            conn.close()
+
+    def _deliver_all_failed(self, batch: list[_Item], exc: BaseException, *, quiet: bool = False) -> None:
+        if quiet and isinstance(exc, StorageError):
+            error = exc
+        else:
+            log.error("store commit failed: %s", exc)
+            error = StorageError(f"The desk could not save this ({exc}); nothing was changed.")
         assert self._loop is not None
         failed: list[tuple[_Item, Outcome | BaseException, bool]] = [(i, error, False) for i in batch]
         self._loop.call_soon_threadsafe(self._deliver, failed, None)
@@ -257,6 +361,8 @@ class Store:
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run a query function in the reader thread (its own connection, WAL snapshot)."""
+        if self.lost is not None:
+            raise StorageError(_LOST_REPLY)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._reader, self._read_call, fn)
 
