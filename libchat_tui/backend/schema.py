@@ -88,6 +88,28 @@ CREATE TABLE IF NOT EXISTS commands (
     PRIMARY KEY (librarian_id, command_id)
 ) WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS push_jobs (   -- tickets and RA entries on their way to LibAnswers
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,              -- ticket | analytics
+    record_id INTEGER NOT NULL,      -- tickets.id or analytics.id
+    payload TEXT NOT NULL,           -- JSON: the record as it is to be sent
+    version INTEGER NOT NULL DEFAULT 1,   -- bumped when the record is edited
+    marker TEXT NOT NULL,            -- sent along (internal note) to recognise it remotely
+    state TEXT NOT NULL,             -- waiting | sending | sent | refused
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_try_at TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '', -- why it waits or was refused, in the API's words
+    refused_by TEXT,                 -- libanswers | settings | unsure
+    uncertain INTEGER NOT NULL DEFAULT 0, -- a request may have arrived without an answer
+    remote_id TEXT,
+    remote_url TEXT,
+    sent_version INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (kind, record_id)
+);
+CREATE INDEX IF NOT EXISTS push_jobs_due ON push_jobs(state, next_try_at);
+
 CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(
     text, chat_id UNINDEXED, kind UNINDEXED, tokenize = 'unicode61 remove_diacritics 2'
 );
