@@ -1,0 +1,443 @@
+"""The patron chat widget in a real browser against a real `libchat-tui serve`.
+
+Headless Debian Chromium driven by Playwright; the librarian speaks the real protocol
+(tests/wire.py). The browser reaches the desk through a front that can cut the network
+(browser_support.Front). Each state is photographed into docs/images/widget-*.png.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import CHROMIUM_FLAGS, Desk, Front, PageServer, chromium_path, running_desk
+from hostile import HOSTILE
+from wire import Peer, join, librarian
+
+from libchat_tui.web.settings import WidgetSettings
+
+CHROMIUM = chromium_path()
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (apt-get install chromium)")
+
+if CHROMIUM is not None:
+    from playwright.async_api import Browser, Page, async_playwright, expect
+
+    expect.set_options(timeout=15_000)
+
+IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
+QUESTION = "Is the library open on Sunday?"
+HTML_PAYLOADS = [
+    '<img src=x onerror="window.__pwned=1">',
+    "<script>window.__pwned=2</script>",
+    '<b>bold</b><a href="javascript:window.__pwned=3">link</a>',
+    '"><svg onload=window.__pwned=4>',
+    '<iframe srcdoc="<script>parent.__pwned=5</script>"></iframe>',
+    "&lt;escaped&gt; &amp; &#60;b&#62;",
+    "<style>body{display:none}</style>",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        chromium = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def desk(tmp_path: Path) -> AsyncIterator[tuple[Desk, Front]]:
+    async with running_desk(tmp_path) as running:
+        yield running
+
+
+async def open_chat(browser: Browser, front: Front, *, width: int = 400) -> Page:
+    page = await browser.new_page(viewport={"width": width, "height": 700}, accept_downloads=True)
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.dismiss()))  # a JS alert() = injected
+    await page.goto(f"{front.http_url}/chat")
+    return page
+
+
+async def snap(page: Page, name: str) -> None:
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(IMAGES / f"widget-{name}.png"))
+
+
+async def ask(page: Page, name: str = "Maya", question: str = QUESTION, email: str = "") -> None:
+    form = page.locator("#view-start")
+    await form.get_by_label("Your name").fill(name)
+    if email:
+        await form.get_by_label("E-mail").fill(email)
+    await form.get_by_label("Your question").fill(question)
+    await form.get_by_role("button", name="Start chat").click()
+
+
+async def say(page: Page, text: str) -> None:
+    await page.get_by_label("Your message").fill(text)
+    await page.get_by_label("Your message").press("Enter")
+
+
+async def accepted_chat(browser: Browser, desk: Desk, front: Front,
+                        lib: Peer) -> tuple[Page, int]:
+    page = await open_chat(browser, front)
+    await ask(page)
+    chat = (await lib.next_event("chat", state="waiting"))["chat"]
+    await lib.ok("accept", chat_id=chat["id"])
+    await expect(page.locator("#chat-heading")).to_have_text("Chatting with Ana Reyes")
+    return page, int(chat["id"])
+
+
+async def transcript_texts(lib: Peer, chat_id: int, sender: str) -> list[str]:
+    result = await lib.ok("transcript", chat_id=chat_id)
+    return [m["text"] for m in result["messages"] if m["sender"] == sender]
+
+
+def log_items(page: Page, sender: str) -> Any:
+    return page.locator(f"#log li.msg.{sender} .text")
+
+
+# --- the whole chat ---------------------------------------------------------------------
+
+
+async def test_ask_accept_talk_and_the_librarian_ends(browser: Browser, desk: tuple[Desk, Front]) -> None:
+    server, front = desk
+    lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+    page = await open_chat(browser, front)
+    await expect(page.get_by_role("button", name="Start chat")).to_be_visible()
+    await snap(page, "start")
+    await ask(page, email="maya@example.edu")
+
+    chat = (await lib.next_event("chat", state="waiting"))["chat"]
+    assert chat["patron"]["name"] == "Maya" and chat["question"] == QUESTION
+    await expect(page.locator("#chat-heading")).to_have_text("Waiting for a librarian…")
+
+    await lib.ok("accept", chat_id=chat["id"])
+    await expect(page.locator("#chat-heading")).to_have_text("Chatting with Ana Reyes")
+    await expect(page.locator("#log")).to_contain_text("Ana Reyes joined the chat.")
+    await lib.ok("send", chat_id=chat["id"], text="Yes, from 12 to 6.")
+    await expect(log_items(page, "librarian")).to_have_text(["Yes, from 12 to 6."])
+    await expect(page.locator("#log li.msg.librarian .who")).to_have_text("Ana Reyes")
+
+    await say(page, "Thank you! And on holidays?")
+    got = await lib.next_event("message", text="Thank you! And on holidays?")
+    assert got["message"]["chat_id"] == chat["id"] and got["message"]["sender"] == "patron"
+    await expect(page.locator("#log li.msg.patron .flag")).to_have_count(0)  # acknowledged
+
+    await lib.ws.send(json.dumps({"type": "typing", "chat_id": chat["id"]}))
+    await expect(page.locator("#typing")).to_have_text("Ana Reyes is typing…")
+    await snap(page, "chatting")
+
+    await lib.ok("end", chat_id=chat["id"])
+    await expect(page.locator("#ended-text")).to_contain_text("The librarian ended the chat at ")
+    await expect(page.get_by_label("Your message")).to_be_hidden()
+    await expect(page.get_by_role("button", name="Download transcript")).to_be_visible()
+    await snap(page, "ended")
+    await lib.close()
+
+
+async def test_the_patron_ends_after_confirming(browser: Browser, desk: tuple[Desk, Front]) -> None:
+    server, front = desk
+    lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+    page, chat_id = await accepted_chat(browser, server, front, lib)
+    await page.get_by_role("button", name="End chat").click()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_be_visible()
+    await expect(page.get_by_role("button", name="Keep chatting")).to_be_focused()
+    await snap(page, "confirm-end")
+    await page.keyboard.press("Enter")  # Keep chatting has the focus: nothing ends
+    await expect(dialog).to_be_hidden()
+    await expect(page.get_by_label("Your message")).to_be_visible()
+
+    await page.get_by_role("button", name="End chat").click()
+    await page.get_by_role("button", name="Yes, end the chat").click()
+    ended = await lib.next_event("chat", state="ended")
+    assert ended["chat"]["id"] == chat_id
+    assert ended["chat"]["last_change"]["action"] == "end_by_patron"
+    await expect(page.locator("#ended-text")).to_contain_text("You ended the chat at ")
+    await lib.close()
+
+
+async def test_transcript_download_and_rating(browser: Browser, desk: tuple[Desk, Front]) -> None:
+    server, front = desk
+    lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+    page, chat_id = await accepted_chat(browser, server, front, lib)
+    await lib.ok("send", chat_id=chat_id, text="Here is the <catalogue> link.")
+    await say(page, "Got it.")
+    await lib.next_event("message", text="Got it.")
+    await lib.ok("note", chat_id=chat_id, text="INTERNAL: patron asks every week")
+    await lib.ok("end", chat_id=chat_id)
+    await expect(page.locator("#ended-text")).to_contain_text("The librarian ended the chat")
+
+    async with page.expect_download() as download_info:
+        await page.get_by_role("button", name="Download transcript").click()
+    download = await download_info.value
+    assert download.suggested_filename == f"chat-{chat_id}.txt"
+    text = Path(await download.path()).read_text(encoding="utf-8")
+    assert QUESTION in text and "Here is the <catalogue> link." in text and "Got it." in text
+    assert "INTERNAL" not in text
+
+    await page.locator("label[for=star-4]").click()  # the fourth star
+    await expect(page.get_by_role("radio", name="4 stars")).to_be_checked()
+    await page.get_by_label("Comment (optional)").fill("Quick and kind <3")
+    await snap(page, "rating")
+    await page.get_by_role("button", name="Send rating").click()
+    await expect(page.locator("#rated")).to_have_text("Thank you for your feedback.")
+    record = await lib.ok("transcript", chat_id=chat_id)
+    assert record["chat"]["rating"] == 4
+    assert record["chat"]["rating_comment"] == "Quick and kind <3"
+    await lib.close()
+
+
+async def test_queue_position_while_waiting(browser: Browser, desk: tuple[Desk, Front]) -> None:
+    server, front = desk
+    lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+    first, joined = await join(server.url, name="Early Bird")
+    page = await open_chat(browser, front)
+    await ask(page)
+    await expect(page.locator("#queue")).to_have_text("You are number 2 in line.")
+    await snap(page, "waiting")
+    await lib.ok("accept", chat_id=joined["chat_id"])
+    await expect(page.locator("#queue")).to_have_text("You are next in line.")
+    await first.close()
+    await lib.close()
+
+
+# --- connection trouble -------------------------------------------------------------------
+
+
+async def test_a_dropped_network_resumes_the_same_chat_within_grace(
+    browser: Browser, desk: tuple[Desk, Front]
+) -> None:
+    server, front = desk
+    lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+    page, chat_id = await accepted_chat(browser, server, front, lib)
+    await lib.ok("send", chat_id=chat_id, text="Before the drop.")
+    await expect(log_items(page, "librarian")).to_have_text(["Before the drop."])
+
+    front.cut()
+    await expect(page.locator("#banner")).to_have_text("Connection lost. Reconnecting…")
+    state = await lib.next_event("chat", state="reconnecting")
+    assert state["chat"]["id"] == chat_id and state["chat"]["grace_deadline"]
+    await say(page, "Typed while offline.")
+    await expect(page.locator("#log li.msg.patron .flag")).to_have_text("sending…")
+    await lib.ok("send", chat_id=chat_id, text="Sent while you were away.")
+    await snap(page, "reconnecting")
+
+    front.restore()
+    await expect(page.locator("#banner")).to_have_text("Reconnected.")
+    await lib.next_event("chat", state="active")
+    await expect(log_items(page, "librarian")).to_have_text(["Before the drop.", "Sent while you were away."])
+    await lib.next_event("message", text="Typed while offline.")
+    await expect(page.locator("#log li.msg.patron .flag")).to_have_count(0)
+    assert (await transcript_texts(lib, chat_id, "patron")).count("Typed while offline.") == 1
+    await expect(page.locator("#log li.msg.patron .text", has_text="Typed while offline.")).to_have_count(1)
+    await lib.close()
+
+
+async def test_offline_emulation_sends_a_message_once(browser: Browser, desk: tuple[Desk, Front]) -> None:
+    server, front = desk
+    lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+    page, chat_id = await accepted_chat(browser, server, front, lib)
+    await page.context.set_offline(True)
+    await expect(page.locator("#banner")).to_have_text("Connection lost. Reconnecting…")
+    await say(page, "Written on the train.")
+    await page.context.set_offline(False)
+    await expect(page.locator("#banner")).to_have_text("Reconnected.")
+    await lib.next_event("message", text="Written on the train.")
+    await lib.ok("send", chat_id=chat_id, text="Welcome back.")
+    await expect(log_items(page, "librarian")).to_have_text(["Welcome back."])
+    assert (await transcript_texts(lib, chat_id, "patron")).count("Written on the train.") == 1
+    await lib.close()
+
+
+async def test_past_grace_the_patron_files_the_offered_ticket(browser: Browser, tmp_path: Path) -> None:
+    async with running_desk(tmp_path, grace=5) as (server, front):
+        lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+        page, chat_id = await accepted_chat(browser, server, front, lib)
+        front.cut()
+        await lib.next_event("chat", state="reconnecting")
+        await say(page, "Are you still there?")
+        await lib.next_event("chat", state="disconnected")
+        front.restore()
+        await expect(page.get_by_role("heading", name="The connection was lost")).to_be_visible()
+        await expect(page.get_by_label("Anything to add (optional)")).to_have_value("Are you still there?")
+        await page.locator("#lost").get_by_label("E-mail").fill("maya@example.edu")
+        await snap(page, "lost")
+        await page.get_by_role("button", name="Send to the library").click()
+        await expect(page.locator("#done-text")).to_contain_text("Your ticket number is")
+        ticket = (await lib.next_event("ticket"))["ticket"]
+        assert ticket["chat_id"] == chat_id and ticket["email"] == "maya@example.edu"
+        assert ticket["source"] == "patron"
+        await lib.close()
+
+
+async def test_a_reload_resumes_the_same_chat(browser: Browser, desk: tuple[Desk, Front]) -> None:
+    server, front = desk
+    lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+    page, chat_id = await accepted_chat(browser, server, front, lib)
+    await lib.ok("send", chat_id=chat_id, text="Which branch?")
+    await say(page, "Main street.")
+    await lib.next_event("message", text="Main street.")
+
+    await page.reload()
+    await expect(page.locator("#chat-heading")).to_have_text("Chatting with Ana Reyes")
+    await expect(log_items(page, "librarian")).to_have_text(["Which branch?"])
+    await expect(log_items(page, "patron")).to_have_text([QUESTION, "Main street."])
+    await say(page, "After the reload.")
+    got = await lib.next_event("message", text="After the reload.")
+    assert got["message"]["chat_id"] == chat_id
+    await lib.close()
+
+
+# --- before the chat ----------------------------------------------------------------------
+
+
+async def test_offline_form_when_no_librarian_is_online(browser: Browser, desk: tuple[Desk, Front]) -> None:
+    server, front = desk
+    page = await open_chat(browser, front)
+    await expect(page.get_by_role("heading", name="No librarian is online")).to_be_visible()
+    form = page.locator("#view-offline")
+    await form.get_by_label("Your name").fill("Maya")
+    await form.get_by_label("E-mail").fill("maya@example.edu")
+    await form.get_by_label("Your question").fill("Do you have the 1901 census on microfilm?")
+    await snap(page, "offline")
+    await form.get_by_role("button", name="Send question").click()
+    await expect(page.locator("#done-text")).to_contain_text("we will answer by e-mail")
+    lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+    tickets = (await lib.ok("tickets", status="open"))["tickets"]
+    assert any(t["email"] == "maya@example.edu" and "1901 census" in t["body"] for t in tickets)
+    await lib.close()
+
+
+async def test_keyboard_only_and_320_px(browser: Browser, desk: tuple[Desk, Front]) -> None:
+    server, front = desk
+    lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+    page = await open_chat(browser, front, width=320)
+    await expect(page.get_by_role("button", name="Start chat")).to_be_visible()
+    await page.keyboard.press("Tab")
+    await expect(page.locator("#view-start").get_by_label("Your name")).to_be_focused()
+    await page.keyboard.type("Keyboard Kim")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("Where are the atlases?")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("button", name="Start chat")).to_be_focused()
+    outline = await page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"  # focus is visible
+    await snap(page, "start-320")
+    await page.keyboard.press("Enter")
+    chat = (await lib.next_event("chat", state="waiting"))["chat"]
+    assert chat["patron"]["name"] == "Keyboard Kim"
+    await lib.ok("accept", chat_id=chat["id"])
+    await expect(page.get_by_label("Your message")).to_be_focused()
+    await page.keyboard.type("Typed without a mouse")
+    await page.keyboard.press("Enter")
+    await lib.next_event("message", text="Typed without a mouse")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 320
+    await snap(page, "chatting-320")
+    await lib.close()
+
+
+# --- hostile text and hostile pages ---------------------------------------------------------
+
+
+async def test_hostile_text_is_shown_as_text(browser: Browser, desk: tuple[Desk, Front]) -> None:
+    server, front = desk
+    lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+    page = await open_chat(browser, front)
+    await ask(page, name='<img src=x onerror="window.__pwned=6">', question=HTML_PAYLOADS[0])
+    chat = (await lib.next_event("chat", state="waiting"))["chat"]
+    await lib.ok("accept", chat_id=chat["id"])
+    corpus = [*HTML_PAYLOADS, *(h for h in HOSTILE if len(h) <= 4000)]
+    for text in corpus:
+        await lib.ok("send", chat_id=chat["id"], text=text)
+    for text in HTML_PAYLOADS[1:4]:
+        await say(page, text)
+        await lib.next_event("message", text=text)
+    await expect(log_items(page, "librarian")).to_have_count(len(corpus))
+    shown = await log_items(page, "librarian").all_text_contents()
+    assert shown[: len(HTML_PAYLOADS)] == HTML_PAYLOADS
+    assert await log_items(page, "patron").all_text_contents() == [HTML_PAYLOADS[0], *HTML_PAYLOADS[1:4]]
+    tags = await page.evaluate("[...new Set([...document.querySelectorAll('#log *')].map(e => e.tagName))]")
+    assert set(tags) <= {"LI", "DIV", "SPAN", "TIME"}
+    assert await page.evaluate("document.querySelectorAll('img, svg, iframe, b, a, style').length") == 0
+    assert await page.evaluate("window.__pwned") is None
+    assert await page.evaluate("getComputedStyle(document.body).display") != "none"
+    await snap(page, "hostile")
+    await lib.close()
+
+
+def embedding_page(front: Front) -> str:
+    return ("<!doctype html><html lang=en><head><title>Riverside Library</title></head>"
+            "<body><h1>Riverside Library</h1><p>Opening hours, events and more.</p>"
+            f'<script src="{front.http_url}/widget.js" async></script></body></html>')
+
+
+async def test_an_allowed_site_embeds_the_widget(browser: Browser, tmp_path: Path) -> None:
+    site = PageServer("")
+    await site.start()
+    widget = WidgetSettings(library_name="Riverside Library", allowed_origins=(site.origin,))
+    try:
+        async with running_desk(tmp_path, widget=widget) as (server, front):
+            lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+            site.html = embedding_page(front)
+            page = await browser.new_page(viewport={"width": 900, "height": 760})
+            await page.goto(f"{site.origin}/events")
+            launcher = page.get_by_role("button", name="Chat with a librarian")
+            await launcher.focus()
+            await page.keyboard.press("Enter")
+            await expect(page.get_by_role("button", name="Close chat window")).to_have_attribute(
+                "aria-expanded", "true")
+            inner = page.frame_locator("#libchat-panel iframe")
+            await expect(inner.get_by_role("heading", name="Chat with Riverside Library")).to_be_visible()
+            await inner.locator("#view-start").get_by_label("Your name").fill("Maya")
+            await inner.locator("#view-start").get_by_label("Your question").fill(QUESTION)
+            await inner.get_by_role("button", name="Start chat").click()
+            chat = (await lib.next_event("chat", state="waiting"))["chat"]
+            assert chat["question"] == QUESTION
+            await lib.ok("accept", chat_id=chat["id"])
+            await lib.ok("send", chat_id=chat["id"], text="Hello from the desk.")
+            await expect(inner.locator("#log li.msg.librarian .text")).to_have_text(["Hello from the desk."])
+            await snap(page, "embed")
+
+            await page.goto(f"{site.origin}/another-page")  # same site: the panel and chat come back
+            inner = page.frame_locator("#libchat-panel iframe")
+            await expect(inner.locator("#log li.msg.librarian .text")).to_have_text(["Hello from the desk."])
+            await lib.close()
+    finally:
+        await site.stop()
+
+
+async def test_a_disallowed_site_is_refused(browser: Browser, tmp_path: Path) -> None:
+    site = PageServer("")
+    await site.start()
+    try:
+        async with running_desk(tmp_path) as (_server, front):
+            site.html = embedding_page(front)
+            page = await browser.new_page()
+            refusals: list[str] = []
+            page.on("console", lambda m: refusals.append(m.text) if "frame-ancestors" in m.text else None)
+            await page.goto(f"{site.origin}/")
+            await page.get_by_role("button", name="Chat with a librarian").click()
+            async with asyncio.timeout(15):
+                while not refusals:
+                    await asyncio.sleep(0.05)
+            for frame in page.frames[1:]:
+                assert await frame.locator("#start-form").count() == 0
+            outcome = await page.evaluate(
+                """url => new Promise(done => {
+                    const ws = new WebSocket(url);
+                    ws.onopen = () => done("open");
+                    ws.onerror = () => done("refused");
+                })""",
+                f"ws://127.0.0.1:{front.port}/patron",
+            )
+            assert outcome == "refused"
+    finally:
+        await site.stop()
