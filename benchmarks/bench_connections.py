@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import rss_mb
+from .common import REPEATS, Mode, Samples, alternate, mode_from_argv, rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,13 +64,14 @@ async def _start(kind: str, tmp: Path) -> tuple[asyncio.subprocess.Process, str,
             raise RuntimeError(f"{kind} server did not start")
 
 
-async def hold(kind: str, patrons: int, seconds: float) -> dict[str, Any]:
-    """One run: start the server, connect the load, hold for `seconds`, read the figures."""
+async def hold(kind: str, patrons: int, seconds: float, period: float = 10.0) -> dict[str, Any]:
+    """One run: start the server, connect the load, hold for `seconds`, read the figures,
+    then kill both (a benchmark's data directory needs no clean shutdown)."""
     with tempfile.TemporaryDirectory() as tmp:
         server, url, token = await _start(kind, Path(tmp))
         load = await asyncio.create_subprocess_exec(
             *_pinned(1, [sys.executable, "-m", "benchmarks.load_clients", url, token, str(patrons),
-                         str(seconds)]),
+                         str(seconds), str(period)]),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT)
         assert load.stdout is not None and load.stdin is not None
         try:
@@ -80,15 +81,13 @@ async def hold(kind: str, patrons: int, seconds: float) -> dict[str, Any]:
             await asyncio.wait_for(load.stdout.readline(), 180)  # every patron has joined
             cpu_start, wall_start = _cpu_seconds(server.pid), time.perf_counter()
             load.stdin.write(b"\n")
-            held = json.loads(await asyncio.wait_for(load.stdout.readline(), seconds + 60))
+            done = json.loads(await asyncio.wait_for(load.stdout.readline(), seconds + 60))
             cpu = (_cpu_seconds(server.pid) - cpu_start) / (time.perf_counter() - wall_start)
             rss = rss_mb(server.pid)
-            load.stdin.write(b"\n")
-            done = json.loads(await asyncio.wait_for(load.stdout.readline(), 60))
         finally:
             await _stop(load, kill=True)
-            await _stop(server, kill=False)
-    done["rss_kb_per_conn"] = (rss - base) * 1024 / max(1, held["held"])
+            await _stop(server, kill=True)
+    done["rss_kb_per_conn"] = (rss - base) * 1024 / max(1, done["held"])
     done["server_cpu_pct"] = cpu * 100
     done["server_rss_mb"] = rss
     return done
@@ -107,12 +106,12 @@ async def _stop(proc: asyncio.subprocess.Process, *, kill: bool) -> None:
         await asyncio.wait_for(proc.wait(), 10)
 
 
-async def bounded_hold(kind: str, patrons: int, seconds: float) -> dict[str, Any]:
+async def bounded_hold(kind: str, patrons: int, seconds: float, period: float = 10.0) -> dict[str, Any]:
     """`hold`, but a run that hangs is reported (with a stack dump on stderr) and skipped."""
     limit = seconds + 300
     faulthandler.dump_traceback_later(limit - 5, exit=False)
     try:
-        return await asyncio.wait_for(hold(kind, patrons, seconds), limit)
+        return await asyncio.wait_for(hold(kind, patrons, seconds, period), limit)
     except Exception as exc:  # one failed run must not take the suite down
         print(f"connections: {kind} with {patrons} patrons failed: {exc!r}", file=sys.stderr)
         return {}
@@ -120,18 +119,42 @@ async def bounded_hold(kind: str, patrons: int, seconds: float) -> dict[str, Any
         faulthandler.cancel_dump_traceback_later()
 
 
-async def run(quick: bool) -> dict[str, float]:
-    results: dict[str, float] = {}
-    sizes = ((100, 4), (1000, 6)) if quick else ((100, 15), (1000, 25), (5000, 25))
-    for n, seconds in sizes:
-        for kind in ("ours", "raw"):
-            got = await bounded_hold(kind, n, seconds)
-            prefix = f"conn_{n}" if kind == "ours" else f"conn_{n}_raw"
-            for key in ("held", "failed", "messages", "p50_ms", "p99_ms", "join_p99_ms", "client_lag_p99_ms",
-                        "client_lag_max_ms", "server_cpu_pct", "rss_kb_per_conn"):
-                value = got.get(key)
-                results[f"{prefix}_{key}"] = float("nan") if value is None else float(value)
-    return results
+#: mode -> (patrons, steady seconds, message period in seconds) for each size. The smoke
+#: run's patrons talk every 0.3 s so that a few messages land while the others join.
+SIZES: dict[str, tuple[tuple[int, int, float, float], ...]] = {
+    "smoke": ((100, 100, 1.0, 0.3),),  # reported under every size's keys: see `run`
+    "quick": ((100, 100, 3.0, 10.0), (1000, 1000, 4.0, 10.0), (5000, 5000, 5.0, 10.0)),
+    "full": ((100, 100, 3.0, 10.0), (1000, 1000, 5.0, 10.0), (5000, 5000, 6.0, 10.0)),
+}
+FIGURES = ("held", "failed", "messages", "p50_ms", "p99_ms", "join_p99_ms", "all_p99_ms", "join_messages",
+           "client_lag_p99_ms", "client_lag_max_ms", "server_cpu_pct", "rss_kb_per_conn")
+
+
+async def run(mode: Mode) -> Samples:
+    """Each size: ours and the raw relay alternately, `REPEATS[mode]` times.
+
+    The smoke run measures 100 patrons once and reports them under every size's keys
+    (the code path is the same; only the count differs): it checks that the figures come
+    out, not what they are.
+    """
+    samples = Samples()
+    for name, patrons, seconds, period in SIZES[mode]:
+        async def ours(n: int = patrons, s: float = seconds, p: float = period) -> dict[str, float]:
+            return _figures(await bounded_hold("ours", n, s, p))
+
+        async def raw(n: int = patrons, s: float = seconds, p: float = period) -> dict[str, float]:
+            return _figures(await bounded_hold("raw", n, s, p))
+
+        per_size = Samples()
+        await alternate(REPEATS[mode], ours, raw, per_size, "raw_")
+        for size in (100, 1000, 5000) if mode == "smoke" else (name,):
+            for key, values in per_size.values.items():
+                samples.values[f"conn_{size}_{key}"] = values
+    return samples
+
+
+def _figures(got: dict[str, Any]) -> dict[str, float]:
+    return {key: float("nan") if got.get(key) is None else float(got[key]) for key in FIGURES}
 
 
 # --- the raw websockets relay (baseline server) -------------------------------------------
@@ -175,4 +198,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["relay"]:
         asyncio.run(relay())
     else:
-        print(json.dumps(asyncio.run(run("--quick" in sys.argv)), indent=2))
+        asyncio.run(run(mode_from_argv())).emit()

@@ -16,6 +16,9 @@ Two schedules:
 
 The baseline is a bare Textual app with an OptionList of 1,000 two-line rows and a Log of
 10,000 lines, which, 60 ms after the highlight rests, refills the Log with 10,000 lines.
+
+Each repeat runs one app (ours or bare, alternating) through both schedules and reports
+its p50 / p99 and its longest collector pause; 5 repeats each in a full run.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from textual.widgets import Log, OptionList
 
 from libchat_tui.ui.screens.dashboard import DashboardScreen
 
-from .common import FrameClock, GcTimer, median, pct
+from .common import REPEATS, FrameClock, GcTimer, Mode, Samples, alternate, median, mode_from_argv, pct
 from .console_support import BareDesk, bare_line, console_app, messages, running, set_rows, snapshot
 
 CHATS = 1000
@@ -105,12 +108,12 @@ async def _drive(app: App[Any], highlighted: Any, shown: Any, moves: int, gap: f
     return moved, switched
 
 
-async def _ours(moves: int, steps: int) -> dict[str, list[float]]:
-    entries = messages(LINES)
+async def _ours(moves: int, steps: int, chats: int, lines: int) -> dict[str, list[float]]:
+    entries = messages(lines)
     with tempfile.TemporaryDirectory() as tmp:
         app = console_app(Path(tmp))
         async with running(app) as pilot:
-            app._on_frame(snapshot(CHATS))
+            app.feed(snapshot(chats))
             app.flush()
             for chat_id in app.model.chats:
                 app.model.transcripts[chat_id] = entries
@@ -127,7 +130,7 @@ async def _ours(moves: int, steps: int) -> dict[str, list[float]]:
             def shown() -> int:
                 chat = screen.pane.chat
                 view = screen.pane.transcript
-                if chat is None or view.entry_count != LINES:
+                if chat is None or view.entry_count != lines:
                     return -1
                 return order.index(chat.id) if order[chat_list.highlighted or 0] == chat.id else -1
 
@@ -137,11 +140,11 @@ async def _ours(moves: int, steps: int) -> dict[str, list[float]]:
     return {"repeat": moved, "step": step_moved, "switch": switched}
 
 
-async def _bare(moves: int, steps: int) -> dict[str, list[float]]:
+async def _bare(moves: int, steps: int, chats: int, lines: int) -> dict[str, list[float]]:
     app = BareKeys()
-    app.lines = [bare_line(m) for m in messages(LINES)]
+    app.lines = [bare_line(m) for m in messages(lines)]
     async with running(app) as pilot:
-        set_rows(app, CHATS)
+        set_rows(app, chats)
         app.query_one(Log).write_lines(app.lines)
         option_list = app.query_one(OptionList)
         option_list.highlighted = 0
@@ -156,35 +159,35 @@ async def _bare(moves: int, steps: int) -> dict[str, list[float]]:
     return {"repeat": moved, "step": step_moved, "switch": switched}
 
 
-async def run(quick: bool) -> dict[str, float]:
-    rounds = 1 if quick else 3
-    moves, steps = (100, 12) if quick else (150, 25)
-    ours: dict[str, list[float]] = {"repeat": [], "step": [], "switch": []}
-    bare: dict[str, list[float]] = {"repeat": [], "step": [], "switch": []}
-    gc_ours: list[float] = []
-    gc_bare: list[float] = []
-    for _ in range(rounds):
-        GC_PAUSES.clear()
-        for key, values in (await _ours(moves, steps)).items():
-            ours[key].extend(values)
-        gc_ours.extend(GC_PAUSES)
-        GC_PAUSES.clear()
-        for key, values in (await _bare(moves, steps)).items():
-            bare[key].extend(values)
-        gc_bare.extend(GC_PAUSES)
-    results: dict[str, float] = {"key_gc_max_ms": max(gc_ours, default=float("nan")),
-                                 "key_bare_gc_max_ms": max(gc_bare, default=float("nan"))}
+#: mode -> (moves at 30/s, single steps, chats, transcript lines). Smoke: tiny, same keys.
+SIZES = {"smoke": (8, 2, 50, 200), "quick": (100, 12, CHATS, LINES), "full": (90, 12, CHATS, LINES)}
+
+
+def _figures(got: dict[str, list[float]], prefix: str) -> dict[str, float]:
+    out = {f"key_{prefix}gc_max_ms": max(GC_PAUSES, default=float("nan"))}
     for key in ("repeat", "step", "switch"):
-        results[f"key_{key}_p50_ms"] = median(ours[key])
-        results[f"key_{key}_p99_ms"] = pct(ours[key], 0.99)
-        results[f"key_{key}_bare_p50_ms"] = median(bare[key])
-        results[f"key_{key}_bare_p99_ms"] = pct(bare[key], 0.99)
-        results[f"key_{key}_count"] = len(ours[key])
-    return results
+        out[f"key_{key}_{prefix}p50_ms"] = median(got[key])
+        out[f"key_{key}_{prefix}p99_ms"] = pct(got[key], 0.99)
+        out[f"key_{key}_{prefix}count"] = len(got[key])
+    return out
+
+
+async def run(mode: Mode) -> Samples:
+    """Per repeat, one app each: p50 / p99 over that run's keys; ours and bare alternately."""
+    moves, steps, chats, lines = SIZES[mode]
+    samples = Samples()
+
+    async def ours() -> dict[str, float]:
+        GC_PAUSES.clear()
+        return _figures(await _ours(moves, steps, chats, lines), "")
+
+    async def bare() -> dict[str, float]:
+        GC_PAUSES.clear()
+        return _figures(await _bare(moves, steps, chats, lines), "bare_")
+
+    await alternate(REPEATS[mode], ours, bare, samples)
+    return samples
 
 
 if __name__ == "__main__":
-    import json
-    import sys
-
-    print(json.dumps(asyncio.run(run("--quick" in sys.argv)), indent=2))
+    asyncio.run(run(mode_from_argv())).emit()

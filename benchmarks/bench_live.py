@@ -6,9 +6,9 @@ the open chat, the rest spread over active chats, each moving its chat to the to
 20% chat status changes in a cycle that keeps the desk at 500 chats (a new chat
 arrives, a waiting chat is accepted, an active chat ends, an ended chat is closed), and
 20% typing signals. Each event has a scheduled time (open loop: the sender never waits
-for the app); at its time it is decoded (`json.loads`, as the desk client does) and
-handed to `app._on_frame`. Its latency runs from its scheduled time to the end of the
-first frame written after the batch holding it was applied (`FrameDriver`).
+for the app); at its time it is decoded (into a typed frame, as the desk client does;
+the bare app uses `json.loads`) and handed to `app._on_frame`. Its latency runs from its
+scheduled time to the end of the first frame written after the batch holding it was applied (`FrameDriver`).
 
 The bare baseline gets the same frames: every 50 ms it re-sorts its chat dicts, rebuilds
 its OptionList rows (`set_options`) and writes the open chat's new lines to a Log.
@@ -35,8 +35,8 @@ from textual.widgets.option_list import Option
 
 from libchat_tui.ui.screens.dashboard import DashboardScreen
 
-from .common import FrameClock, GcTimer, median, pct
-from .console_support import T0, TEXT, BareDesk, bare_row, chat_wire, console_app, messages, running
+from .common import REPEATS, FrameClock, GcTimer, Mode, Samples, alternate, median, mode_from_argv, pct
+from .console_support import T0, TEXT, BareDesk, bare_row, chat_wire, console_app, decode, messages, running
 
 CHATS = 500
 WAITING = 100
@@ -64,7 +64,7 @@ def make_events(total: int, seed: int = 7) -> list[str]:
             chat_id = OPEN_CHAT if kind == 0 else rng.choice(active)
             frame = {"type": "message", "message": {
                 "id": 1_000_000 + i, "chat_id": chat_id, "sender": "patron", "author": f"Patron {chat_id}",
-                "text": f"{i}: {TEXT}", "at": at}}
+                "text": f"{i}: {TEXT}", "at": at}, "message_count": 2 + i}
         elif kind < 8:
             step = (i // 10 * 2 + kind - 6) % 4
             if step == 0:
@@ -136,7 +136,7 @@ class BareLive(BareDesk):
         self.after_flush(frames)
 
 
-async def _feed(deliver: Callable[[dict[str, Any]], None], events: list[str], rate: float,
+async def _feed(deliver: Callable[[int, str], None], events: list[str], rate: float,
                 begin: float) -> None:
     """Hand each event over at its scheduled time (in a batch if the loop was late)."""
     i = 0
@@ -144,7 +144,7 @@ async def _feed(deliver: Callable[[dict[str, Any]], None], events: list[str], ra
     while i < total:
         now = time.perf_counter()
         while i < total and begin + i / rate <= now:
-            deliver(json.loads(events[i]))
+            deliver(i, events[i])
             i += 1
         if i < total:
             await asyncio.sleep(max(0.0, begin + i / rate - time.perf_counter()))
@@ -159,10 +159,15 @@ class Meter:
         self.applied: list[int] = []
         self.latencies: list[float] = []
         self.events_applied = 0
+        self.index: dict[int, int] = {}  # id(frame) -> event index, while the frame is queued
 
-    def on_applied(self, frames: list[dict[str, Any]]) -> None:
+    def delivered(self, index: int, frame: Any) -> Any:
+        self.index[id(frame)] = index
+        return frame
+
+    def on_applied(self, frames: list[Any]) -> None:
         for frame in frames:
-            index = frame.get("_i")
+            index = self.index.pop(id(frame), None)
             if index is not None:
                 self.applied.append(index)
 
@@ -174,7 +179,7 @@ class Meter:
         self.applied = []
 
 
-async def _run(app: Any, deliver: Callable[[dict[str, Any]], None], pilot: Any, events: list[str],
+async def _run(app: Any, deliver: Callable[[int, str], None], pilot: Any, events: list[str],
                rate: float, meter: Meter) -> dict[str, float]:
     await pilot.pause(0.3)
     with FrameClock() as clock, GcTimer() as gc_timer:
@@ -183,8 +188,8 @@ async def _run(app: Any, deliver: Callable[[dict[str, Any]], None], pilot: Any, 
         if rate:
             await _feed(deliver, events, rate, meter.begin)
         else:  # a burst: everything at once
-            for raw in events:
-                deliver(json.loads(raw))
+            for i, raw in enumerate(events):
+                deliver(i, raw)
         sent_by = time.perf_counter()
         deadline = sent_by + 5
         while meter.events_applied < len(events) and time.perf_counter() < deadline:
@@ -206,7 +211,7 @@ async def _ours(events: list[str], rate: float) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         app = console_app(Path(tmp))
         async with running(app) as pilot:
-            app._on_frame(desk_snapshot())
+            app.feed(desk_snapshot())
             app.flush()
             app.model.transcripts[OPEN_CHAT] = list(messages(1000, OPEN_CHAT))
             screen = app.screen
@@ -222,7 +227,10 @@ async def _ours(events: list[str], rate: float) -> dict[str, float]:
                 meter.on_applied(frames)
 
             app.flush = timed_flush  # type: ignore[method-assign]
-            return await _run(app, app._on_frame, pilot, events, rate, meter)
+            def deliver(i: int, raw: str) -> None:
+                app._on_frame(meter.delivered(i, decode(raw)))
+
+            return await _run(app, deliver, pilot, events, rate, meter)
 
 
 async def _bare(events: list[str], rate: float) -> dict[str, float]:
@@ -233,28 +241,49 @@ async def _bare(events: list[str], rate: float) -> dict[str, float]:
         app.query_one(Log).write_lines([f"14:02 {m.author}: {m.text}" for m in messages(1000, OPEN_CHAT)])
         meter = Meter(rate)
         app.after_flush = meter.on_applied
-        return await _run(app, app.on_frame, pilot, events, rate, meter)
+
+        def deliver(i: int, raw: str) -> None:
+            app.on_frame(meter.delivered(i, json.loads(raw)))
+
+        return await _run(app, deliver, pilot, events, rate, meter)
 
 
-async def run(quick: bool) -> dict[str, float]:
-    seconds = 2.0 if quick else 5.0
-    results: dict[str, float] = {}
+#: mode -> (seconds at each rate, burst size); the smoke run reports under the same keys.
+SIZES = {"smoke": (0.3, 200), "quick": (1.5, 5000), "full": (2.0, 5000)}
+KEYS = ("applied", "sent", "p50_ms", "p99_ms", "max_ms", "fps", "gc_ms", "gc_max_ms")
+
+
+async def run(mode: Mode) -> Samples:
+    """Each rate, then the burst: ours and the bare app alternately, `REPEATS[mode]` times."""
+    seconds, burst_size = SIZES[mode]
+    samples = Samples()
     for rate in (100, 1000, 5000):
         events = make_events(int(rate * seconds))
-        for name, fn in (("", _ours), ("_bare", _bare)):
-            got = await fn(events, rate)
-            for key in ("applied", "sent", "p50_ms", "p99_ms", "max_ms", "fps", "gc_ms", "gc_max_ms"):
-                results[f"live_{rate}{name}_{key}"] = got[key]
-    burst = make_events(5000, seed=11)
-    for name, fn in (("", _ours), ("_bare", _bare)):
-        got = await fn(burst, 0)
-        results[f"burst_5000{name}_drain_ms"] = got["drain_s"] * 1000
-        results[f"burst_5000{name}_applied"] = got["applied"]
-        results[f"burst_5000{name}_gc_ms"] = got["gc_ms"]
-    return results
+
+        async def ours(events: list[str] = events, rate: int = rate) -> dict[str, float]:
+            got = await _ours(events, rate)
+            return {f"live_{rate}_{key}": got[key] for key in KEYS}
+
+        async def bare(events: list[str] = events, rate: int = rate) -> dict[str, float]:
+            got = await _bare(events, rate)
+            return {f"live_{rate}_bare_{key}": got[key] for key in KEYS if key != "sent"}
+
+        await alternate(REPEATS[mode], ours, bare, samples)
+    burst = make_events(burst_size, seed=11)
+
+    async def ours_burst() -> dict[str, float]:
+        got = await _ours(burst, 0)
+        return {"burst_5000_drain_ms": got["drain_s"] * 1000, "burst_5000_applied": got["applied"],
+                "burst_5000_gc_ms": got["gc_ms"]}
+
+    async def bare_burst() -> dict[str, float]:
+        got = await _bare(burst, 0)
+        return {"burst_5000_bare_drain_ms": got["drain_s"] * 1000, "burst_5000_bare_applied": got["applied"],
+                "burst_5000_bare_gc_ms": got["gc_ms"]}
+
+    await alternate(REPEATS[mode], ours_burst, bare_burst, samples)
+    return samples
 
 
 if __name__ == "__main__":
-    import sys
-
-    print(json.dumps(asyncio.run(run("--quick" in sys.argv)), indent=2))
+    asyncio.run(run(mode_from_argv())).emit()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from libchat_tui.backend.runtime import Backend
 
-from .common import median
+from .common import Mode, Samples, alternate, mode_from_argv
 
 CHATS = 200
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +50,8 @@ async def _seed(data: Path, chats: int) -> None:
         for i in range(chats):
             async with connect(f"{backend.url}/patron", local_addr=(f"127.0.0.{2 + i // 20}", 0)) as ws:
                 await ws.send(f'{{"type":"join","id":"j","name":"Patron {i}","question":"Question {i}"}}')
-                await ws.recv()
+                while '"ack"' not in await ws.recv():
+                    pass  # a `queue` position comes before the ack
 
 
 def _env() -> dict[str, str]:
@@ -73,9 +74,10 @@ def command() -> list[str]:
     return [script] if script else [sys.executable, "-m", "libchat_tui.cli"]
 
 
-def run(quick: bool) -> dict[str, float]:
-    runs = 3 if quick else 7
-    ours, bare = [], []
+def run(mode: Mode) -> Samples:
+    """One warm-up each, then ours and the bare app alternately (7 each in a full run)."""
+    runs = {"smoke": 1, "quick": 3, "full": 7}[mode]
+    samples = Samples()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         config = Path(tmp) / "config.toml"
@@ -83,15 +85,19 @@ def run(quick: bool) -> dict[str, float]:
         asyncio.run(_seed(data, CHATS))
         env = _env()
         cmd = [*command(), "--config", str(config), "--data-dir", str(data), "--patrons", "0", "--seed", "1"]
-        _time(cmd, env)  # warm the file cache once, for both
-        _time([sys.executable, "-c", BARE], env)
-        for _ in range(runs):
-            ours.append(_time(cmd, env))
-            bare.append(_time([sys.executable, "-c", BARE], env))
-    return {"startup_s": median(ours), "startup_bare_s": median(bare), "startup_max_s": max(ours)}
+        if mode != "smoke":
+            _time(cmd, env)  # warm the file cache once, for both
+            _time([sys.executable, "-c", BARE], env)
+
+        async def ours() -> dict[str, float]:
+            return {"startup_s": _time(cmd, env)}
+
+        async def bare() -> dict[str, float]:
+            return {"startup_bare_s": _time([sys.executable, "-c", BARE], env)}
+
+        asyncio.run(alternate(runs, ours, bare, samples))
+    return samples
 
 
 if __name__ == "__main__":
-    import json
-
-    print(json.dumps(run("--quick" in sys.argv), indent=2))
+    run(mode_from_argv()).emit()

@@ -15,18 +15,67 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
+import math
 import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from textual.app import App
 from textual.drivers.headless_driver import HeadlessDriver
 
 SIZE = (120, 40)
+
+
+Mode = Literal["smoke", "quick", "full"]
+
+#: How many times each figure is measured (ours and the baseline alternating).
+REPEATS: dict[str, int] = {"smoke": 1, "quick": 3, "full": 5}
+
+
+def mode_from_argv(argv: list[str] | None = None) -> Mode:
+    """`--smoke` or `--quick` on an area's command line; full otherwise."""
+    args = sys.argv[1:] if argv is None else argv
+    if "--smoke" in args:
+        return "smoke"
+    return "quick" if "--quick" in args else "full"
+
+
+class Samples:
+    """Every repeat's figures: key -> one value per repeat, in the order measured.
+
+    An area adds one dict of figures per run; ours and the baseline of the same repeat
+    share an index, so `__main__` can pair them into per-repeat ratios.
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[str, list[float]] = {}
+
+    def add(self, figures: dict[str, Any], prefix: str = "") -> None:
+        for key, value in figures.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            self.values.setdefault(prefix + key, []).append(float(value))
+
+    def emit(self) -> None:
+        """The area's output: one JSON line on stdout (NaN written as null)."""
+        clean = {k: [None if math.isnan(v) else v for v in vs] for k, vs in self.values.items()}
+        print(json.dumps({"samples": clean}))
+
+
+async def alternate(repeats: int, ours: Callable[[], Awaitable[dict[str, float]]],
+                    bare: Callable[[], Awaitable[dict[str, float]]], samples: Samples,
+                    bare_prefix: str = "") -> None:
+    """Run ours and the baseline `repeats` times each, swapping which goes first each repeat,
+    so drift in machine speed (other work on the box) hits both alike."""
+    for i in range(repeats):
+        pair = [(ours, ""), (bare, bare_prefix)]
+        for fn, prefix in pair if i % 2 == 0 else pair[::-1]:
+            samples.add(await fn(), prefix)
 
 
 def pct(values: list[float], q: float) -> float:

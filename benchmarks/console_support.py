@@ -2,7 +2,8 @@
 
 `BenchApp` is the real `LibChatApp` with one change: it does not dial a desk; the
 benchmark hands it frames through `_on_frame`, exactly where the desk client delivers
-them. `BareDesk` is the baseline: a Textual app with the same widget kinds (an
+them, decoded from JSON text into typed frames as the client does (`feed`). `BareDesk`
+is the baseline: a Textual app with the same widget kinds (an
 `OptionList` of two-line rows beside a `Log`, a footer) and no libchat-tui logic.
 Both run with `FrameDriver` (full rendering) at 120x40.
 """
@@ -10,6 +11,7 @@ Both run with `FrameDriver` (full rendering) at 120x40.
 from __future__ import annotations
 
 import gc
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +26,7 @@ from textual.pilot import Pilot
 from textual.widgets import Footer, Log, OptionList, Static
 from textual.widgets.option_list import Option
 
+from libchat_tui import protocol as p
 from libchat_tui.client import Status
 from libchat_tui.config import load_settings
 from libchat_tui.domain import Message, Sender
@@ -51,6 +54,15 @@ class BenchApp(LibChatApp):
 
     async def _connect(self) -> None:
         self._set_status(Status("online"))
+
+    def feed(self, frame: dict[str, Any] | str) -> None:
+        """One desk frame (a dict or its JSON text), decoded as the desk client does."""
+        self._on_frame(decode(frame))
+
+
+def decode(frame: dict[str, Any] | str) -> p.Frame:
+    """A desk → console frame as the client receives it: JSON text into a typed frame."""
+    return p.decode_librarian_event(frame if isinstance(frame, str) else json.dumps(frame))
 
 
 def console_app(tmp: Path) -> BenchApp:

@@ -1,14 +1,15 @@
 """The client side of the connections benchmark, run as its own process.
 
-    python -m benchmarks.load_clients URL TOKEN PATRONS SECONDS
+    python -m benchmarks.load_clients URL TOKEN PATRONS SECONDS [PERIOD]
 
 Connects 10 librarians, then PATRONS patrons (at most 20 per loopback source address,
 the desk's limit: 127.0.0.2, 127.0.0.3, ...), each behaving like the simulator's patrons:
-join, then every 8-12 s a typing signal and, a moment later, a message whose text is
-its wall-clock send time. Librarian 0 turns every patron message it receives into a
-patron → librarian latency. Prints one JSON line: connections held, latencies, and how
-late this process's own event loop ran (so a saturated client can be told apart from a
-slow server).
+join, then every PERIOD (default 10 s, ±20 %) a typing signal and, a moment later, a
+message whose text is its wall-clock send time. Librarian 0 turns every patron message
+it receives into a patron → librarian latency. After SECONDS of steady state it prints
+one JSON line: connections held, latencies (steady, during the joins, and over the whole
+run), and how late this process's own event loop ran (so a saturated client can be told
+apart from a slow server); then the parent ends it (no goodbye storm to wait for).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import os
 import random
 import sys
 import time
@@ -33,7 +35,8 @@ def source_address(index: int) -> str:
     return f"127.0.{slot // 250}.{2 + slot % 250}"
 
 
-async def patron(url: str, index: int, stop: asyncio.Event, counts: dict[str, int]) -> None:
+async def patron(url: str, index: int, stop: asyncio.Event, counts: dict[str, int],
+                 period: float = 10.0) -> None:
     rng = random.Random(index)
     try:
         async with connect(f"{url}/patron", local_addr=(source_address(index), 0), open_timeout=60,
@@ -45,16 +48,16 @@ async def patron(url: str, index: int, stop: asyncio.Event, counts: dict[str, in
             counts["joined"] += 1
             reader = asyncio.create_task(_drain(ws))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), rng.uniform(0, 10))
+                await asyncio.wait_for(stop.wait(), rng.uniform(0, period))
             n = 0
             while not stop.is_set():
                 n += 1
                 await ws.send(json.dumps({"type": "typing"}))
-                await asyncio.sleep(rng.uniform(0.2, 1.0))
+                await asyncio.sleep(rng.uniform(0.02, 0.1) * period)
                 await ws.send(json.dumps({"type": "message", "id": f"m{n}", "text": f"t={time.time():.6f}"}))
                 counts["sent"] += 1
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), rng.uniform(8, 12))
+                    await asyncio.wait_for(stop.wait(), rng.uniform(0.8, 1.2) * period)
             reader.cancel()
     except Exception:
         counts["failed"] += 1
@@ -88,26 +91,35 @@ async def loop_lag(stop: asyncio.Event, lags: list[float]) -> None:
         lags.append((time.perf_counter() - start - 0.01) * 1000)
 
 
-async def main(url: str, token: str, patrons: int, seconds: float) -> dict[str, Any]:
+def _p99(values: list[float]) -> float | None:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else None
+
+
+async def main(url: str, token: str, patrons: int, seconds: float, period: float = 10.0) -> None:
     stop = asyncio.Event()
     latencies: list[float] = []
     lags: list[float] = []
     counts = {"joined": 0, "sent": 0, "failed": 0}
     # The load is the measuring instrument: keep its own collector out of the figures.
     gc.set_threshold(100_000, 50, 1000)
-    libs = [asyncio.create_task(librarian(url, token, f"lib{i}", latencies if i == 0 else None))
+    _librarians = [asyncio.create_task(librarian(url, token, f"lib{i}", latencies if i == 0 else None))
             for i in range(10)]
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.5 if period >= 1 else 0.2)
     print(json.dumps({"phase": "librarians"}), flush=True)
     sys.stdin.readline()  # the parent has read the server's RSS with librarians only
     tasks = []
     for i in range(patrons):
-        tasks.append(asyncio.create_task(patron(url, i, stop, counts)))
+        tasks.append(asyncio.create_task(patron(url, i, stop, counts, period)))
         if i % 50 == 49:
             await asyncio.sleep(0.05)
     deadline = time.perf_counter() + 120
     while counts["joined"] + counts["failed"] < patrons and time.perf_counter() < deadline:
         await asyncio.sleep(0.1)
+    if period < 1:  # the smoke run: a tiny join burst must still time at least one message
+        deadline = time.perf_counter() + 5
+        while not latencies and time.perf_counter() < deadline:
+            await asyncio.sleep(0.01)
     gc.freeze()
     joining = sorted(latencies)
     latencies.clear()  # measure the steady state, not the join burst
@@ -117,22 +129,19 @@ async def main(url: str, token: str, patrons: int, seconds: float) -> dict[str, 
     await asyncio.sleep(seconds)
     held = sum(1 for t in tasks if not t.done())
     lat = sorted(latencies)  # the steady state only: not the joins, not the goodbyes
-    print(json.dumps({"phase": "held", "held": held}), flush=True)
-    sys.stdin.readline()  # the parent has read the server's RSS
-    stop.set()
-    await asyncio.gather(*tasks, lagger, return_exceptions=True)
-    for task in libs:
-        task.cancel()
-    await asyncio.gather(*libs, return_exceptions=True)
+    lagger.cancel()
     lags.sort()
-    return {"phase": "done", "held": held, "joined": counts["joined"], "failed": counts["failed"],
-            "messages": len(lat), "p50_ms": lat[len(lat) // 2] if lat else None,
-            "p99_ms": lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else None,
-            "join_p99_ms": joining[min(len(joining) - 1, int(0.99 * len(joining)))] if joining else None,
-            "client_lag_p99_ms": lags[min(len(lags) - 1, int(0.99 * len(lags)))] if lags else None,
-            "client_lag_max_ms": lags[-1] if lags else None}
+    figures = {"phase": "held", "held": held, "joined": counts["joined"], "failed": counts["failed"],
+               "messages": len(lat), "p50_ms": lat[len(lat) // 2] if lat else None,
+               "p99_ms": _p99(lat), "join_p99_ms": _p99(joining), "all_p99_ms": _p99(joining + lat),
+               "join_messages": len(joining), "client_lag_p99_ms": _p99(lags),
+               "client_lag_max_ms": lags[-1] if lags else None}
+    print(json.dumps(figures), flush=True)
+    sys.stdin.readline()  # the parent has read the server's RSS
+    os._exit(0)  # no goodbyes: closing thousands of sockets one by one only slows the suite
 
 
 if __name__ == "__main__":
     url, token, patrons, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-    print(json.dumps(asyncio.run(main(url, token, patrons, seconds))), flush=True)
+    period = float(sys.argv[5]) if len(sys.argv) > 5 else 10.0
+    asyncio.run(main(url, token, patrons, seconds, period))

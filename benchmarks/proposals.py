@@ -86,9 +86,11 @@ def apply() -> None:
     if "snapshot" in ACTIVE:
         on_frame = LibChatApp._on_frame
 
-        def on_frame_now(self: LibChatApp, frame: dict[str, Any]) -> None:
+        from libchat_tui import protocol as p
+
+        def on_frame_now(self: LibChatApp, frame: p.Frame) -> None:
             on_frame(self, frame)
-            if frame.get("type") == "snapshot":
+            if isinstance(frame, p.Snapshot):
                 self.apply_now()
 
         LibChatApp._on_frame = on_frame_now  # type: ignore[method-assign]
