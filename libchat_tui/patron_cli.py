@@ -17,9 +17,13 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TextIO
 
-from .patron_client import CONNECTION_CLOSED, ConnectionLost, PatronError, PatronSession
+from . import protocol as p
+from .config import default_data_dir
+from .domain import patron_can_talk
+from .patron_client import ConnectionClosedEvent, ConnectionLost, Event, PatronError, PatronSession
 from .protocol import LIMITS, is_valid_email
 from .sanitize import clean
 
@@ -27,6 +31,8 @@ DEFAULT_SERVER = "ws://127.0.0.1:8765"
 #: Seconds between attempts to resume a dropped chat (the last one repeats).
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 MAX_RESUME_ATTEMPTS = 12
+RESUME_FILE = "patron-resume.json"  # the resume token, owner-only, for `--resume`
+THANKS = "Thank you for contacting the library."
 DEFAULT_OFFER = "We lost the connection to you. Leave your e-mail address and we will follow up."
 
 Sleep = Callable[[float], Awaitable[Any]]
@@ -40,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default=argparse.SUPPRESS, help="your name (asked if not given)")
     parser.add_argument("--email", default=argparse.SUPPRESS,
                         help="your e-mail address, for a follow-up (optional)")
+    parser.add_argument("--resume", action="store_true", default=argparse.SUPPRESS,
+                        help="go back to the chat a killed or closed client left (its resume "
+                             "token is kept, owner-only, in patron-resume.json in the data dir)")
 
 
 class LineReader:
@@ -88,13 +97,40 @@ class PatronConsole:
         self.out = out
         self.backoff = tuple(backoff)
         self.sleep = sleep
-        self.outbox: list[str] = []
         self._line_task: asyncio.Task[str | None] | None = None
         self._typing_shown = False
+        self._thanked = False
 
     def say(self, text: str) -> None:
+        if THANKS in text:  # the desk's system line and the end of the chat both say it
+            if self._thanked:
+                text = text.replace(THANKS, "").rstrip()
+                if not text.strip(" *]0123456789:["):
+                    return
+            self._thanked = True
         self.out.write(text + "\n")
         self.out.flush()
+
+    async def resume(self) -> int:
+        """Go back to the chat a previous run left (the resume file)."""
+        if not self.session.load_resume():
+            self.say("There is no chat to go back to: start a new one without --resume.")
+            return 1
+        self.say(f"[{hhmm(None)}] Going back to chat #{self.session.chat_id}…")
+        try:
+            missed = await self.session.resume()
+        except PatronError as exc:
+            self.say(f"This chat can no longer be resumed: {exc.message}")
+            return 1
+        self.say(f"[{hhmm(None)}] Back in chat #{self.session.chat_id}. Type /quit to leave.")
+        for message in missed:
+            self.show_message(message)
+        if self.session.state == "disconnected" and self.session.ticket_offered:
+            return await self.take_ticket(DEFAULT_OFFER)
+        if not patron_can_talk(self.session.state or "ended"):
+            self.say(f"The chat has ended. {THANKS}")
+            return 0
+        return await self.chat()
 
     async def read_line(self) -> str | None:
         """The next line typed (None at end of input)."""
@@ -151,7 +187,7 @@ class PatronConsole:
         return await self.chat()
 
     async def chat(self) -> int:
-        event_task: asyncio.Task[dict[str, Any]] | None = None
+        event_task: asyncio.Task[Event] | None = None
         try:
             while True:
                 if self._line_task is None:
@@ -197,30 +233,34 @@ class PatronConsole:
             return None
         try:
             await self.session.send(text)
-        except ConnectionLost:
-            self.outbox.append(text)
+        except ConnectionLost:  # the session keeps it and sends it again (once) on resume
             return await self.reconnect()
         except PatronError as exc:
             self.say(f"! {exc.message}")
         return None
 
-    async def on_event(self, event: dict[str, Any]) -> int | None:
-        kind = event.get("type")
-        if kind == "message":
-            self.show_message(event.get("message") or {})
-        elif kind == "state":
-            text = clean(str(event.get("text", "")), single_line=True)
-            self.say(f"[{hhmm(event.get('at'))}] * {text}")
-            if event.get("state") not in ("waiting", "active"):
-                self.say("The chat has ended. Thank you for contacting the library.")
+    async def on_event(self, event: Event) -> int | None:
+        if isinstance(event, p.PatronMessageEvent):
+            self.show_message(event.message)
+        elif isinstance(event, p.StateEvent):
+            text = clean(event.text, single_line=True)
+            self.say(f"[{hhmm(event.at)}] * {text}")
+            if not patron_can_talk(event.state):
+                if THANKS not in text:
+                    self.say(f"The chat has ended. {THANKS}")
                 return 0
-        elif kind == "typing" and not self._typing_shown:
+        elif isinstance(event, p.PatronTypingEvent) and not self._typing_shown:
             self._typing_shown = True
-            who = clean(str(event.get("who", "The librarian")), single_line=True, max_len=100)
+            who = clean(event.who or "The librarian", single_line=True, max_len=100)
             self.say(f"        {who} is typing…")
-        elif kind == "ticket_offer":
-            return await self.take_ticket(str(event.get("text", "")))
-        elif kind == CONNECTION_CLOSED:
+        elif isinstance(event, p.QueueEvent):
+            self.say(f"[{hhmm(None)}] Your place in the queue: {event.position}.")
+        elif isinstance(event, p.TicketOffer):
+            return await self.take_ticket(event.text)
+        elif isinstance(event, p.Resumed):
+            self.say(clean(event.text, single_line=True))
+            return 0
+        elif isinstance(event, ConnectionClosedEvent):
             return await self.reconnect()
         return None
 
@@ -258,13 +298,9 @@ class PatronConsole:
                 return await self.take_ticket(DEFAULT_OFFER)
             self.say("The chat was disconnected.")
             return 1
-        if state not in ("waiting", "active"):
-            self.say("The chat has ended. Thank you for contacting the library.")
+        if not patron_can_talk(state or "ended"):
+            self.say(f"The chat has ended. {THANKS}")
             return 0
-        while self.outbox:
-            status = await self.on_line(self.outbox.pop(0))
-            if status is not None:
-                return status
         return None
 
     async def take_ticket(self, offer: str) -> int:
@@ -314,11 +350,18 @@ def _check_question(answer: str) -> str | None:
 async def run(
     args: argparse.Namespace, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
     backoff: Sequence[float] = BACKOFF, sleep: Sleep = asyncio.sleep,
+    resume_file: Path | None = None,
 ) -> int:
     """Run the patron client; the keyword arguments let tests stand in for the terminal."""
     server = getattr(args, "server", None) or os.environ.get("LIBCHAT_SERVER") or DEFAULT_SERVER
     out = stdout or sys.stdout
     lines = LineReader(stdin or sys.stdin)
     lines.start()
-    console = PatronConsole(PatronSession(server), lines, out, backoff=backoff, sleep=sleep)
+    if resume_file is None and stdin is None:  # a test standing in for the terminal passes its own
+        data_dir = getattr(args, "data_dir", None)
+        resume_file = (Path(data_dir) if data_dir else default_data_dir()) / RESUME_FILE
+    session = PatronSession(server, resume_file=resume_file)
+    console = PatronConsole(session, lines, out, backoff=backoff, sleep=sleep)
+    if getattr(args, "resume", False):
+        return await console.resume()
     return await console.start(getattr(args, "name", None), getattr(args, "email", None))

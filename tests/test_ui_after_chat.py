@@ -275,7 +275,7 @@ async def test_close_then_history_search_with_awkward_input_and_a_note_from_hist
         await lib.ok("save_analytics", chat_id=chat_id, dataset="Chat",
                      fields={"question_type": "reference", "read_scale": 3})
         await end(pilot, app, chat_id)
-        await pilot.press("ctrl+w")
+        await pilot.press("ctrl+w", "y")
         await until(pilot, lambda: state(app, chat_id) == "gone", "closed: off the dashboard")
         assert db(backend, "SELECT state FROM chats") == [("closed",)]
 
@@ -336,7 +336,7 @@ async def test_tickets_screen_open_first_live_close_and_the_patrons_ticket(
         await until(pilot, lambda: table.row_count == 3, "a new ticket arrives live")
         assert table.get_row_at(0)[0] == "3"
         assert screen.current is not None and screen.current["id"] == 2  # the highlight stayed
-        await pilot.press("c")
+        await pilot.press("c", "y")
         await until(pilot, lambda: db(backend, "SELECT status FROM tickets WHERE id=2") == [("closed",)],
                     "closed with c")
         await until(pilot, shows(app, "Ticket #2 closed"), "toast")

@@ -108,7 +108,7 @@ async def test_after_chat_workflow(backend: Backend, clock: FakeClock, tmp_path:
 
         # Close: gone from the dashboard, kept in history with everything attached.
         await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
-        await pilot.press("ctrl+w")
+        await pilot.press("ctrl+w", "y")
         await wait_until(pilot, lambda: chat_id not in app.model.chats, "closed")
         await pilot.press("f3")
         await wait_until(pilot, lambda: isinstance(app.screen, HistoryScreen))
@@ -130,7 +130,7 @@ async def test_after_chat_workflow(backend: Backend, clock: FakeClock, tmp_path:
         await pilot.press("f2")
         await wait_until(pilot, lambda: isinstance(app.screen, TicketsScreen))
         await wait_until(pilot, lambda: app.screen.query_one(DataTable).row_count == 1)
-        await pilot.press("c")
+        await pilot.press("c", "y")
         await wait_until(pilot, lambda: rows(backend, "SELECT status FROM tickets") == [("closed",)])
         await pilot.press("escape")
 

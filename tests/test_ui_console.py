@@ -55,7 +55,7 @@ async def test_accept_send_receive_end_close(backend: Backend, clock: FakeClock,
         assert f"Chat ended by you at {hm(clock.now())}" in text
         assert (await pat.next_event("state"))["state"] == "ended"
 
-        await pilot.press("ctrl+w")
+        await pilot.press("ctrl+w", "y")
         await wait_until(pilot, lambda: state_of(app, chat_id) == "gone", "closed and removed")
         await wait_until(pilot, lambda: "Maya Lin" not in screen_text(app), "row gone")
 
@@ -198,9 +198,11 @@ async def test_keys_work_from_list_and_composer(
         await wait_until(pilot, lambda: isinstance(app.screen, Confirm), "ctrl+e")
         await pilot.press("y")
         await wait_until(pilot, lambda: state_of(app, second["chat_id"]) == "ended")
-        await pilot.press("ctrl+w")
+        await pilot.press("ctrl+w", "y")
         await wait_until(pilot, lambda: state_of(app, second["chat_id"]) == "gone", "ctrl+w")
         await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: isinstance(app.screen, Confirm), "asks: First is still live")
+        await pilot.press("y")
         await wait_until(pilot, lambda: not app.is_running, "ctrl+q")
 
 

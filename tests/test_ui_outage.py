@@ -38,11 +38,15 @@ async def test_backend_restart_under_the_console(tmp_path: Path, clock: FakeCloc
             backend = Backend(data_dir=tmp_path / "data", clock=clock, token="t", port=port)
             await backend.start()
             await wait_until(pilot, lambda: app.status.state == "online", "reconnected", timeout=15)
-            await wait_until(pilot, lambda: "Typed while offline" in screen_text(app), "delivered")
+            await wait_until(pilot, lambda: app.client is not None and app.client.queued == 0, "delivered")
+            assert "not yet delivered" not in screen_text(app)
             assert "Connection lost" not in screen_text(app)
             assert any("Reconnected to the desk" in n.message for n in app._notifications)
             # The restart made the chat reconnecting (the patron's socket died with the desk).
             await wait_until(pilot, lambda: app.model.chats[chat_id].state.value == "reconnecting")
+            last = backend.desk.store.last_seq
+            await wait_until(pilot, lambda: app.client is not None and app.client.last_seq == last,
+                             "caught up")
     finally:
         await backend.stop()
     conn = sqlite3.connect(tmp_path / "data" / "desk.sqlite3")

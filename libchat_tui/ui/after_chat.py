@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..analytics import DEFAULT_DATASETS, Dataset
 from ..domain import Chat
 
 if TYPE_CHECKING:
@@ -25,27 +24,33 @@ def _note(app: LibChatApp, chat: Chat | None) -> None:
         app.push_screen(NoteScreen(chat))
 
 
+def _queued(app: LibChatApp, key: str, what: str) -> bool:
+    """True (and said) if a save of this kind for this chat is still on its way."""
+    submission = app.submissions.get(key)
+    if submission is None or not submission.pending:
+        return False
+    app.notify(f"{what} for this chat is queued; it will be saved when the desk is back.",
+               markup=False)
+    return True
+
+
 def _ticket(app: LibChatApp, chat: Chat | None) -> None:
     from .screens.ticket_form import TicketScreen
 
-    if chat is not None:
+    if chat is not None and not _queued(app, f"ticket:{chat.id}", "A ticket"):
         app.push_screen(TicketScreen(chat))
 
 
 def _analytics(app: LibChatApp, chat: Chat | None) -> None:
     from .screens.analytics_form import AnalyticsScreen
 
-    if chat is None:
+    if chat is None or _queued(app, f"analytics:{chat.id}", "A Reference Analytics entry"):
         return
-    if app.client is None or not app.client.hello:
+    datasets = None if app.client is None else app.client.datasets()
+    if datasets is None:
         app.notify("Not connected to the desk yet: its Reference Analytics datasets are unknown.",
                    severity="warning", markup=False)
         return
-    wire = app.client.hello.get("datasets")
-    if wire is None:  # a desk older than datasets in `hello` has the default one
-        datasets = dict(DEFAULT_DATASETS)
-    else:
-        datasets = {str(n): Dataset.from_wire({**d, "name": n}) for n, d in wire.items()}
     if not datasets:
         app.notify("No Reference Analytics dataset is configured on this desk "
                    "(see [analytics.datasets] in the settings).", severity="warning", markup=False)

@@ -1,8 +1,9 @@
 """The console app: wires the connection, the model, the screens and the keys.
 
 Frames from the desk arrive through `DeskClient` into an inbox and are applied to the
-`DeskModel` in batches (a burst of events costs one redraw, not one per event); the
-dashboard then redraws only what the batch changed.
+`DeskModel` in batches (a burst of events costs one redraw, not one per event); each
+screen on the stack then gets a `DeskChanged` message and redraws only what the batch
+changed. The connection's state is the `status` reactive, which screens watch.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
+from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
+from textual.worker import Worker
 
+from .. import protocol as p
 from ..client import CommandError, DeskClient, Status
 from ..config import Settings
 from ..domain import Chat
@@ -27,11 +31,15 @@ from ..model import DeskModel
 from ..sanitize import clean, clean_name
 from .after_chat import SCREENS
 from .embedded import EmbeddedDesk
+from .messages import DeskChanged
+from .screens.confirm import Confirm
 from .screens.dashboard import DashboardScreen
 from .screens.help import KeyHelp
+from .submit import Submission
 
 FLUSH_SECONDS = 0.05  # how long frames gather before one batch is applied
 TYPING_EVERY = 2.0
+TOAST_SECONDS = 4.0  # a new-chat toast's life; chats arriving meanwhile share the next one
 
 
 class LibChatApp(App[None]):
@@ -41,8 +49,16 @@ class LibChatApp(App[None]):
     TITLE = "libchat-tui"
     BINDINGS: ClassVar[list[BindingType]] = [
         # Not in the footer (no room at 120 columns); in the help screen and the palette.
-        Binding("ctrl+q", "quit", "Quit", priority=True, show=False, id="quit"),
+        Binding("ctrl+q", "quit", "Quit", tooltip="Quit (asks while chats are live)", priority=True,
+                show=False, id="quit"),
+        # From every screen (not over a dialog): the desk's other views.
+        Binding("f2", "open_view('tickets')", "Tickets", id="tickets"),
+        Binding("f3", "open_view('history')", "History", id="history"),
+        Binding("f4", "open_view('stats')", "Stats", tooltip="Statistics for a day", id="stats"),
     ]
+
+    #: The connection to the desk, as the desk bar and the banner show it.
+    status: reactive[Status] = reactive(Status, always_update=True)
 
     def __init__(
         self,
@@ -68,12 +84,16 @@ class LibChatApp(App[None]):
         self.model = DeskModel(librarian_id)
         self.drafts = Drafts(data_dir / "drafts.json" if data_dir else None)
         self.client: DeskClient | None = None
-        self.status = Status()
-        self._inbox: list[dict[str, Any]] = []
+        self._inbox: list[p.Frame] = []
         self._flush_timer: Timer | None = None
         self._typing_sent: dict[int, float] = {}
         self._gc_frozen = False
         self.export_dir: Path | None = None  # None: ~/libchat-exports
+        #: Dialog saves on their way to the desk, by dialog key (``note:<chat id>``).
+        self.submissions: dict[str, Submission] = {}
+        self._unannounced = 0
+        self._toast_quiet_until = 0.0
+        self._toast_timer: Timer | None = None
 
     # --- set-up ----------------------------------------------------------------------
 
@@ -94,6 +114,7 @@ class LibChatApp(App[None]):
             self.set_keymap(dict(self.settings.keys))
         self.push_screen(DashboardScreen())
         self.set_interval(1.0, self.drafts.save)
+        self.set_interval(1.0, self._tick)  # the app's: it ticks under dialogs too
         self.run_worker(self._connect(), name="connection", exit_on_error=False)
 
     async def _connect(self) -> None:
@@ -108,12 +129,25 @@ class LibChatApp(App[None]):
         )
         await self.client.run()
 
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        """Every failed worker ends here: the librarian sees it; the console goes on."""
+        error = worker.error
+        what = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+        self.log.error(f"worker {worker.name!r} failed: {what}")
+        self.notify(f"Something went wrong ({what}). The console goes on; try again.",
+                    title="Error", severity="error", timeout=10, markup=False)
+
     async def on_unmount(self) -> None:
         self.drafts.save()
         if self.client is not None:
             await self.client.stop()
         if self.embedded is not None:
             await self.embedded.stop()
+
+    def _tick(self) -> None:
+        dashboard = self.dashboard
+        if dashboard is not None:
+            dashboard.tick()
 
     def now(self) -> datetime:
         return self._now() if self._now is not None else datetime.now(UTC)
@@ -127,7 +161,7 @@ class LibChatApp(App[None]):
 
     # --- frames in -------------------------------------------------------------------
 
-    def _on_frame(self, frame: dict[str, Any]) -> None:
+    def _on_frame(self, frame: p.Frame) -> None:
         self._inbox.append(frame)
         if self._flush_timer is None:
             self._flush_timer = self.set_timer(FLUSH_SECONDS, self.flush)
@@ -144,13 +178,8 @@ class LibChatApp(App[None]):
             # of the collector's sight so later collections stay short (see docs/performance.md).
             gc.freeze()
             self._gc_frozen = True
-        dashboard = self.dashboard
-        if dashboard is not None:
-            dashboard.apply_changes(changes)
         for screen in self.screen_stack:
-            handler = getattr(screen, "desk_changed", None)
-            if handler is not None and screen is not dashboard:
-                handler(changes)
+            screen.post_message(DeskChanged(changes))
         if changes.new_waiting:
             self._announce(changes.new_waiting)
 
@@ -161,38 +190,64 @@ class LibChatApp(App[None]):
         self.flush()
 
     def _announce(self, chat_ids: list[int]) -> None:
+        """Ring, and toast new chats: one toast at a time ("3 new chats waiting"), none over
+        a dialog (the desk bar carries the count)."""
         chats = [self.model.chats[i] for i in chat_ids if i in self.model.chats]
         if not chats:
             return
         if self.settings.appearance.bell:
             self.bell()
+        self._unannounced += len(chats)
+        if time.monotonic() < self._toast_quiet_until or isinstance(self.screen, ModalScreen):
+            if self._toast_timer is None:
+                self._toast_timer = self.set_timer(TOAST_SECONDS, self._toast_new_chats)
+            return
         if len(chats) == 1:
             chat = chats[0]
-            text = (f"New chat from {clean_name(chat.patron_name, 40)}: "
-                    f"{clean(chat.question, single_line=True, max_len=80)}")
+            self._toast(f"New chat from {clean_name(chat.patron_name, 40)}: "
+                        f"{clean(chat.question, single_line=True, max_len=80)}")
         else:
-            text = f"{len(chats)} new chats are waiting."
-        self.notify(text, title="New chat", markup=False, timeout=4)
+            self._toast(f"{len(chats)} new chats waiting.")
+
+    def _toast_new_chats(self) -> None:
+        self._toast_timer = None
+        if not self._unannounced:
+            return
+        if isinstance(self.screen, ModalScreen):  # still in a dialog: try again later
+            self._toast_timer = self.set_timer(TOAST_SECONDS, self._toast_new_chats)
+            return
+        waiting, _active = self.model.counts()
+        if waiting:
+            self._toast(f"{waiting} new chat{'s' if waiting != 1 else ''} waiting.")
+        self._unannounced = 0
+
+    def _toast(self, text: str) -> None:
+        self._unannounced = 0
+        self._toast_quiet_until = time.monotonic() + TOAST_SECONDS
+        self.notify(text, title="New chat", markup=False, timeout=TOAST_SECONDS)
 
     # --- connection ------------------------------------------------------------------
 
     def _set_status(self, status: Status) -> None:
-        previous = self.status.state
+        previous = self.status
         self.status = status
-        if status.state == "online" and previous == "offline":
+        if status.state == "online" and previous.state == "offline":
             resync = "; missed events replayed" if status.resync == "replay" else \
                 "; the desk sent a full snapshot"
             self.notify(f"Reconnected to the desk{resync}.", markup=False)
         if status.state == "failed":
             self.notify(status.detail, title="Cannot connect", severity="error", timeout=30, markup=False)
-        dashboard = self.dashboard
-        if dashboard is not None and dashboard.is_mounted:
-            dashboard.refresh_desk_bar()
+        if status.outbox_error and status.outbox_error != previous.outbox_error:
+            self.notify(f"Queued commands are not safe on disk: {status.outbox_error}. They are "
+                        "still sent when the desk is back, but would be lost if the console closed.",
+                        title="Cannot save", severity="error", timeout=20, markup=False)
 
     def connection_text(self) -> str:
         state = self.status.state
         queued = self.client.queued if self.client else 0
         extra = f" ({queued} queued)" if queued else ""
+        if self.status.outbox_error:
+            extra += " ⚠ not saved"
         return {"online": "● online", "connecting": "… connecting", "offline": "✖ offline",
                 "failed": "✖ not connected"}.get(state, state) + extra
 
@@ -203,6 +258,8 @@ class LibChatApp(App[None]):
                     "what you send is queued and delivered once the desk is back.")
         if status.state == "failed":
             return f"Not connected: {status.detail}"
+        if status.state == "connecting" and status.detail:
+            return f"Connecting: {status.detail}"
         return ""
 
     # --- commands --------------------------------------------------------------------
@@ -231,6 +288,56 @@ class LibChatApp(App[None]):
 
     # --- screens ---------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_view":  # not from inside a dialog: it would stack over it
+            return not isinstance(self.screen, ModalScreen)
+        return True
+
+    def action_open_view(self, kind: str) -> None:
+        """Tickets, History or Stats: brought to the front if already open, else opened."""
+        from .screens.history import HistoryScreen
+        from .screens.stats import StatsScreen
+        from .screens.tickets import TicketsScreen
+
+        kinds: dict[str, type[Screen[Any]]] = {"tickets": TicketsScreen, "history": HistoryScreen,
+                                               "stats": StatsScreen}
+        wanted = kinds[kind]
+        if isinstance(self.screen, wanted):
+            return
+        while not isinstance(self.screen, DashboardScreen) and len(self.screen_stack) > 2:
+            self.pop_screen()  # one of these views at a time, over the dashboard
+        self.open_after_chat(kind, None)
+
+    async def action_quit(self) -> None:
+        """Quit; first ask if chats are live or commands are still queued."""
+        warning = self.quit_warning()
+        if not warning:
+            self.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        if not isinstance(self.screen, Confirm):
+            self.push_screen(Confirm(f"{warning} Quit anyway? (y/n)"), answered)
+
+    def quit_warning(self) -> str:
+        """What quitting now would leave behind, in words ("" if nothing)."""
+        parts = []
+        live = [c for c in self.model.chats.values() if c.owner is not None
+                and c.owner.id == self.librarian_id and c.state.value in ("active", "reconnecting")]
+        if live:
+            parts.append(f"You have {len(live)} live chat{'s' if len(live) != 1 else ''}.")
+        queued = self.client.queued_frames() if self.client else []
+        if queued:
+            messages = sum(1 for f in queued if isinstance(f, p.Send))
+            what = f"{messages} message{'s' if messages != 1 else ''}" if messages == len(queued) \
+                else f"{len(queued)} command{'s' if len(queued) != 1 else ''}"
+            parts.append(f"{what} not yet delivered to the desk (kept and sent when you start "
+                         "again).")
+        return " ".join(parts)
+
     def has_screen_for(self, kind: str) -> bool:
         return kind in SCREENS
 
@@ -258,8 +365,15 @@ class LibChatApp(App[None]):
         self.push_screen(KeyHelp(self.key_rows()))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The app's commands, plus the dashboard's, only while the dashboard is in front:
+        from History, Tickets or a record they would act on a chat nobody can see."""
         yield from super().get_system_commands(screen)
-        dashboard = self.dashboard
+        if not isinstance(screen, ModalScreen):
+            for binding in self.BINDINGS:
+                if isinstance(binding, Binding) and binding.action.startswith("open_view"):
+                    yield SystemCommand(binding.description, f"{binding.tooltip or binding.description}"
+                                        f" ({binding.key})", lambda a=binding.action: self.run_action(a))
+        dashboard = screen if isinstance(screen, DashboardScreen) else None
         if dashboard is None:
             return
         for binding in DashboardScreen.BINDINGS:

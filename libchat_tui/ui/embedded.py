@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ..backend.runtime import Backend
-from ..backend.simulator import Simulator
+from ..limits import Limits
+from ..simulator import Simulator
 
 
 class EmbeddedDesk:
@@ -16,7 +17,8 @@ class EmbeddedDesk:
 
     def __init__(self, *, data_dir: Path, grace_seconds: float, seed: int, speed: float,
                  patrons: int | None, datasets: dict[str, Any] | None = None) -> None:
-        self.backend = Backend(data_dir=data_dir, grace_seconds=grace_seconds, datasets=datasets)
+        self.backend = Backend(data_dir=data_dir, grace_seconds=grace_seconds, datasets=datasets,
+                               limits=Limits().for_simulated_patrons())
         self.seed = seed
         self.speed = speed
         self.patrons = patrons

@@ -6,25 +6,11 @@ import argparse
 import os
 import secrets
 import sys
-import uuid
 from pathlib import Path
 
-from ..config import Settings, default_data_dir
+from ..config import Settings, default_data_dir, librarian_id
 from .app import LibChatApp
 from .embedded import EmbeddedDesk
-
-
-def librarian_id(data_dir: Path) -> str:
-    """A stable id for this librarian on this machine, kept in the data dir."""
-    path = data_dir / "librarian-id"
-    if path.exists():
-        value = path.read_text(encoding="utf-8").strip()
-        if value:
-            return value
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    value = uuid.uuid4().hex
-    path.write_text(value + "\n", encoding="utf-8")
-    return value
 
 
 def build_app(args: argparse.Namespace, settings: Settings) -> LibChatApp | str:

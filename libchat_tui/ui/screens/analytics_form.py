@@ -22,30 +22,19 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Select, Static, TextArea
 
-from ...analytics import READ_SCALE, AnalyticsError, Dataset, Field, validate_entry
+from ...analytics import AnalyticsError, Dataset, Field, scale_levels, scale_meanings, validate_entry
 from ...domain import Chat
 from ...sanitize import clean
 from ..badges import duration, hm
+from ..messages import ReportsWorkerFailures
+from ..widgets.toggles import StateRadioButton
+from .confirm import Confirm
+from .dialog import SavesOnce
 
 if TYPE_CHECKING:
     from ..app import LibChatApp
 
 MAX_LISTED_LEVELS = 10  # a wider scale is typed as a number
-
-
-def levels(field: Field) -> list[int]:
-    low = field.min if field.min is not None else 1
-    high = field.max if field.max is not None else 6
-    return list(range(low, high + 1))
-
-
-def meanings(field: Field) -> dict[str, str]:
-    """What each level of a scale means: its own descriptions, or the READ Scale's."""
-    if field.descriptions:
-        return dict(field.descriptions)
-    if "read" in f"{field.name} {field.label}".lower().replace("_", " ").split():
-        return dict(READ_SCALE)
-    return {}
 
 
 def field_widget(field: Field, value: Any) -> Widget:
@@ -56,18 +45,18 @@ def field_widget(field: Field, value: Any) -> Widget:
         # Option prompts given as str are parsed as markup; settings text is shown as written.
         return Select([(Text(o), o) for o in field.options], value=current, id=wid, allow_blank=True,
                       prompt=f"Choose {field.label.lower()}…")
-    if field.kind == "scale" and len(levels(field)) <= MAX_LISTED_LEVELS:
-        meaning = meanings(field)
-        buttons = [RadioButton(Content(f"{n}  {meaning.get(str(n), '')}".rstrip()),
+    if field.kind == "scale" and len(scale_levels(field)) <= MAX_LISTED_LEVELS:
+        meaning = scale_meanings(field)
+        buttons = [StateRadioButton(Content(f"{n}  {meaning.get(str(n), '')}".rstrip()),
                                value=str(n) == str(value), id=f"{wid}-{n}")
-                   for n in levels(field)]
+                   for n in scale_levels(field)]
         return RadioSet(*buttons, id=wid, classes="ra-scale")
     if field.kind == "text":
         return TextArea(str(value or ""), id=wid, soft_wrap=True, classes="ra-text")
     if field.kind == "multi":
         text = ", ".join(value) if isinstance(value, list) else str(value or "")
         return Input(text, id=wid, placeholder="comma, separated, tags")
-    placeholder = f"a whole number from {levels(field)[0]} to {levels(field)[-1]}" \
+    placeholder = f"a whole number from {scale_levels(field)[0]} to {scale_levels(field)[-1]}" \
         if field.kind == "scale" or (field.min is not None and field.max is not None) else "a whole number"
     return Input("" if value is None else str(value), id=wid, placeholder=placeholder, type="integer")
 
@@ -78,14 +67,14 @@ def widget_value(field: Field, widget: Widget) -> Any:
         return None if widget.value is Select.NULL else widget.value
     if isinstance(widget, RadioSet):
         index = widget.pressed_index
-        return None if index < 0 else levels(field)[index]
+        return None if index < 0 else scale_levels(field)[index]
     if isinstance(widget, TextArea):
         return widget.text
     assert isinstance(widget, Input)
     return widget.value
 
 
-class AnalyticsScreen(ModalScreen[bool]):
+class AnalyticsScreen(ReportsWorkerFailures, SavesOnce, ModalScreen[bool]):
     """The Reference Analytics form for one chat; dismisses True once the entry is stored."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -103,7 +92,8 @@ class AnalyticsScreen(ModalScreen[bool]):
         self.existing: dict[str, dict[str, Any]] = {}  # dataset -> the chat's stored entry
         self.typed: dict[str, dict[str, Any]] = {}  # dataset -> values typed before switching away
         self.ready = False
-        self.saving = False
+        self.begin_once()
+        self.initial: dict[str, Any] = {}
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="analytics-box", classes="dialog"):
@@ -136,13 +126,15 @@ class AnalyticsScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#analytics-dataset").focus()
-        self.run_worker(self._load(), group="analytics-load")
+        self.replay_early_keys()
+        self.run_worker(self._load(), group="analytics-load", exit_on_error=False)
 
     async def _load(self) -> None:
         data = await self.app.request("transcript", quiet=True, chat_id=self.chat.id)
         for entry in (data or {}).get("analytics", []):
             self.existing[str(entry["dataset"])] = dict(entry["fields"])
         await self._build()
+        self.initial = self._values()
         self.ready = True
         if data is None and self.chat.analytics:
             self._error("The stored entries could not be loaded; saving replaces this chat's entry.")
@@ -159,8 +151,8 @@ class AnalyticsScreen(ModalScreen[bool]):
         for field in self.datasets[self.dataset].fields:
             mark = " *" if field.required else ""
             widgets.append(Label(f"{field.label}{mark}", markup=False, classes="ra-label"))
-            if field.kind == "scale" and len(levels(field)) <= MAX_LISTED_LEVELS:
-                low, high = levels(field)[0], levels(field)[-1]
+            if field.kind == "scale" and len(scale_levels(field)) <= MAX_LISTED_LEVELS:
+                low, high = scale_levels(field)[0], scale_levels(field)[-1]
                 widgets.append(Label(f"↑/↓ then space, or type {low} to {high}" if high < 10 else
                                      "↑/↓ then space to choose", markup=False, classes="dialog-hint"))
             widgets.append(field_widget(field, values.get(field.name)))
@@ -186,6 +178,7 @@ class AnalyticsScreen(ModalScreen[bool]):
     # --- keys for a scale: type the level -----------------------------------------------
 
     def on_key(self, event: events.Key) -> None:
+        SavesOnce.on_key(self, event)
         radio = self.focused
         if not isinstance(radio, RadioSet) or not event.character or not event.character.isdigit():
             return
@@ -194,8 +187,8 @@ class AnalyticsScreen(ModalScreen[bool]):
         if field is None:
             return
         level = int(event.character)
-        if level not in levels(field):
-            low, high = levels(field)[0], levels(field)[-1]
+        if level not in scale_levels(field):
+            low, high = scale_levels(field)[0], scale_levels(field)[-1]
             self._field_error(field.name, f"{field.label} must be a whole number from {low} to {high}; "
                                           f"{level} is not a level.")
             return
@@ -231,7 +224,7 @@ class AnalyticsScreen(ModalScreen[bool]):
 
     @on(Button.Pressed, "#analytics-save-button")
     def action_save(self) -> None:
-        if self.saving:
+        if self.saving or self.closing:
             return
         if not self.ready:
             self._error("Still loading this chat's entries; try again in a moment.")
@@ -251,22 +244,32 @@ class AnalyticsScreen(ModalScreen[bool]):
             return
         self.saving = True
         self._error("Saving…")
-        self.run_worker(self._save(fields), group="analytics", exclusive=True)
+        self.run_worker(self._save(fields), group="analytics", exit_on_error=False)
 
     async def _save(self, fields: dict[str, Any]) -> None:
         editing = self.dataset in self.existing or self.dataset in self.chat.analytics
-        try:
-            result = await self.app.request("save_analytics", chat_id=self.chat.id,
-                                            dataset=self.dataset, fields=fields)
-        finally:
-            self.saving = False
+        verb = "Reference Analytics entry updated" if editing else "Added to Reference Analytics"
+        result = await self.save_once(f"analytics:{self.chat.id}", "save_analytics",
+                                      done=f"{verb} ({self.dataset})", chat_id=self.chat.id,
+                                      dataset=self.dataset, fields=fields)
         if result is None:
+            self.saving = False
             self._error("Not saved (the desk's reason is in the message).")
             return
-        verb = "Reference Analytics entry updated" if editing else "Added to Reference Analytics"
-        self.app.notify(f"{verb} ({self.dataset})", markup=False)
-        self.dismiss(True)
+        if isinstance(result, dict):
+            self.app.notify(f"{verb} ({self.dataset})", markup=False)
+            self.close_once(True)
 
     @on(Button.Pressed, "#analytics-cancel-button")
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        if self.saving or self.closing:
+            return
+        if not self.ready or (self._values() == self.initial and not self.typed):
+            self.close_once(False)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.close_once(False)
+
+        self.app.push_screen(Confirm("Throw this Reference Analytics entry away? (y/n)"), answered)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -17,9 +17,12 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from ...domain import Chat, ChatState
+from ... import protocol as p
+from ...client import Status
+from ...domain import Act, Chat, ChatState, Message, Sender, may
 from ...model import Changes
 from ...sanitize import clean_name
+from ..messages import DeskChanged, ReportsWorkerFailures
 from ..widgets.chat_list import ChatList
 from ..widgets.chat_pane import ChatPane
 from .confirm import Confirm
@@ -29,20 +32,21 @@ if TYPE_CHECKING:
 
 #: How long the highlight must rest before the chat pane shows that chat.
 FOLLOW_SECONDS = 0.06
+#: Narrower than this, list and pane are two views (f6 or esc/enter switch between them).
+NARROW_COLUMNS = 100
 
-#: Actions that need a chat, and the states in which they apply.
-APPLIES: dict[str, frozenset[ChatState]] = {
-    "accept_open": frozenset(ChatState) - {ChatState.CLOSED},
-    "end_chat": frozenset({ChatState.ACTIVE, ChatState.RECONNECTING}),
-    "close_chat": frozenset({ChatState.ENDED, ChatState.DISCONNECTED}),
-    "note": frozenset(ChatState) - {ChatState.CLOSED},
-    "ticket": frozenset(ChatState) - {ChatState.CLOSED},
-    "analytics": frozenset(ChatState) - {ChatState.CLOSED},
-    "export": frozenset(ChatState) - {ChatState.CLOSED},
+#: Screen actions that act on the chat in the pane, and the domain act each one asks about.
+ACTS: dict[str, Act] = {
+    "end_chat": Act.END,
+    "close_chat": Act.CLOSE,
+    "note": Act.NOTE,
+    "ticket": Act.TICKET,
+    "analytics": Act.ANALYTICS,
+    "export": Act.EXPORT,
 }
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(ReportsWorkerFailures, Screen[None]):
     """Where the librarian spends the day."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -57,9 +61,8 @@ class DashboardScreen(Screen[None]):
         Binding("ctrl+j", "next_waiting", "Next", tooltip="Accept the next waiting chat", priority=True,
                 id="next-waiting"),
         Binding("ctrl+o", "export", "Export", tooltip="Export the transcript", priority=True, id="export"),
-        Binding("f2", "tickets", "Tickets", id="tickets"),
-        Binding("f3", "history", "History", id="history"),
-        Binding("f4", "stats", "Stats", tooltip="Statistics for a day", id="stats"),
+        Binding("f6", "switch_view", "List/Chat", tooltip="Switch list / chat (narrow)",
+                id="switch-view"),
         Binding("f1", "help", "Keys", tooltip="Keyboard reference", id="help"),
     ]
 
@@ -79,11 +82,36 @@ class DashboardScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.pane.me = self.app.librarian_id
+        self.pane.me = self.chat_list.me = self.app.librarian_id
         self.chat_list.focus()
-        self.refresh_desk_bar()
+        self.watch(self.app, "status", self._connection_changed)
         self.pane.show(None, self.app.now())
-        self.set_interval(1.0, self._tick)
+        self._fit(self.app.size.width)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        """Pick the layout for this width: side by side, or list and chat as two views."""
+        desk = self.query_one("#desk")
+        narrow = width < NARROW_COLUMNS
+        if desk.has_class("-narrow") != narrow:
+            desk.set_class(narrow, "-narrow")
+            self.refresh_bindings()
+        if narrow and not (desk.has_class("-show-list") or desk.has_class("-show-chat")):
+            in_chat = self.pane.has_focus_within and self.pane.chat is not None
+            self.show_view("chat" if in_chat else "list")
+
+    @property
+    def narrow(self) -> bool:
+        return self.query_one("#desk").has_class("-narrow")
+
+    def show_view(self, view: str) -> None:
+        """In the narrow layout: "list" or "chat"."""
+        desk = self.query_one("#desk")
+        desk.set_class(view == "list", "-show-list")
+        desk.set_class(view == "chat", "-show-chat")
+        self.refresh_bindings()
 
     @property
     def chat_list(self) -> ChatList:
@@ -101,7 +129,28 @@ class DashboardScreen(Screen[None]):
 
     # --- updates from the desk -------------------------------------------------------
 
+    def _connection_changed(self, _status: Status) -> None:
+        self.refresh_desk_bar()
+        self.show_queued()
+
+    def show_queued(self) -> None:
+        """Messages to the shown chat that wait in the outbox, in place, not yet delivered."""
+        chat = self.pane.chat
+        client = self.app.client
+        if chat is None or client is None:
+            return
+        queued = [Message(-1 - i, chat.id, Sender.LIBRARIAN, self.app.librarian_name, frame.text,
+                          self.app.now(), self.app.librarian_id)
+                  for i, frame in enumerate(client.queued_frames())
+                  if isinstance(frame, p.Send) and frame.chat_id == chat.id]
+        self.pane.transcript.set_queued(queued)
+
+    @on(DeskChanged)
+    def _desk_changed(self, event: DeskChanged) -> None:
+        self.apply_changes(event.changes)
+
     def apply_changes(self, changes: Changes) -> None:
+        """Redraw what one batch of desk events changed."""
         model = self.app.model
         now = self.app.now()
         if changes.reorder:
@@ -119,6 +168,7 @@ class DashboardScreen(Screen[None]):
                 self._load_transcript(shown.id)
         if self.pane.chat is None and self.chat_list.chat_id is not None:
             self._open(self.chat_list.chat_id)
+        self.show_queued()
         self.refresh_desk_bar()
         self.refresh_bindings()
 
@@ -133,18 +183,15 @@ class DashboardScreen(Screen[None]):
         banner.display = bool(text)
         banner.update(text)
 
-    def _tick(self) -> None:
-        """Once a second: countdowns and waiting times."""
+    def tick(self) -> None:
+        """Once a second: countdowns, waiting times and "N s ago", for the rows on screen."""
         now = self.app.now()
         if self.pane.chat is not None:
             self.pane.refresh_header(now)
         model = self.app.model
-        timed = [c for c in model.chats.values()
-                 if c.state in (ChatState.WAITING, ChatState.RECONNECTING)]
-        if timed:
-            self.chat_list.update_rows(timed, model.unread, now)
-        if now.second % 30 == 0:
-            self.chat_list.update_rows(list(model.chats.values()), model.unread, now)
+        shown = [model.chats[i] for i in self.chat_list.visible_ids() if i in model.chats]
+        if shown:
+            self.chat_list.update_rows(shown, model.unread, now)
 
     # --- list and pane ---------------------------------------------------------------
 
@@ -168,7 +215,7 @@ class DashboardScreen(Screen[None]):
 
     @on(ChatList.Chosen)
     def _chosen(self, event: ChatList.Chosen) -> None:
-        self.run_worker(self._accept_open(event.chat_id), group="command")
+        self.run_worker(self._accept_open(event.chat_id), group="command", exit_on_error=False)
 
     def _open(self, chat_id: int) -> None:
         """Show a chat in the pane now; load its transcript after the highlight settles."""
@@ -180,6 +227,7 @@ class DashboardScreen(Screen[None]):
         model.mark_read(chat_id)
         cached = model.transcripts.get(chat_id)
         self.pane.show(chat, self.app.now(), cached, self.app.drafts.get(f"message:{chat_id}"))
+        self.show_queued()
         if had_unread:  # redraw the row only when its unread mark goes away
             self.chat_list.update_rows([chat], model.unread, self.app.now())
         if cached is None:
@@ -187,23 +235,27 @@ class DashboardScreen(Screen[None]):
                 self._load_timer.stop()
             self._load_timer = self.set_timer(0.12, lambda: self._load_transcript(chat_id))
 
-    @work(group="transcript", exclusive=True)
+    @work(group="transcript", exclusive=True, exit_on_error=False)
     async def _load_transcript(self, chat_id: int) -> None:
         result = await self.app.request("transcript", quiet=True, chat_id=chat_id)
         if result is None or self.pane.chat is None or self.pane.chat.id != chat_id:
             return
         entries = self.app.model.load_transcript(result)
         self.pane.show(self.app.model.chats.get(chat_id, self.pane.chat), self.app.now(), entries)
+        self.show_queued()
 
     @on(ChatPane.Send)
     def _send(self, event: ChatPane.Send) -> None:
         self.pane.composer.value = ""
-        self.run_worker(self._deliver(event.chat_id, event.text), group="send")
+        self.run_worker(self._deliver(event.chat_id, event.text), group="send", exit_on_error=False)
 
     async def _deliver(self, chat_id: int, text: str) -> None:
         """Send a message (the client keeps it in its outbox file until the desk has it)."""
         self.app.drafts.set(f"message:{chat_id}", "")
-        result = await self.app.request("send", chat_id=chat_id, text=text)
+        delivery = self.app.request("send", chat_id=chat_id, text=text)
+        self.call_later(self.show_queued)  # once the client has queued it
+        result = await delivery
+        self.show_queued()
         composer = self.pane.composer
         if result is None and self.pane.chat is not None and self.pane.chat.id == chat_id \
                 and not composer.value:  # refused: give the text back
@@ -219,19 +271,20 @@ class DashboardScreen(Screen[None]):
     # --- actions ---------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        states = APPLIES.get(action)
-        if action in ("tickets", "history", "stats"):
-            return self.app.has_screen_for(action)
-        if states is None:
-            if action == "next_waiting":
-                return self.app.model.next_waiting() is not None or None
+        """Offer a key only when the desk would allow it: the domain's rules decide."""
+        if action == "switch_view":
+            return self.narrow
+        if action == "next_waiting":
+            return self.app.model.next_waiting() is not None or None
+        if action == "accept_open":
+            return self.chat is not None
+        act = ACTS.get(action)
+        if act is None:
             return True
         chat = self.chat
-        if chat is None or chat.state not in states:
+        if chat is None:
             return False
-        if action == "end_chat" and (chat.owner is None or chat.owner.id != self.app.librarian_id):
-            return None
-        return action not in ("note", "ticket", "analytics", "export") or self.app.has_screen_for(action)
+        return may(chat, act, self.app.librarian_id)
 
     async def _accept_open(self, chat_id: int) -> None:
         self.chat_list.select_chat(chat_id)
@@ -245,15 +298,34 @@ class DashboardScreen(Screen[None]):
             if result is None:
                 return
             self.app.apply_now(result)
-        self.pane.composer.focus()
+            accepted = self.app.model.chats.get(chat_id)
+            if accepted is not None and self.pane.chat is not None and self.pane.chat.id == chat_id:
+                self.pane.chat = accepted  # the composer opens now, not after the next redraw
+                self.pane.refresh_header(self.app.now())
+        self.show_view("chat")
+        if self.pane.composer.disabled:
+            self.pane.transcript.focus()
+        else:
+            self.pane.composer.focus()
 
     def action_accept_open(self) -> None:
         chat_id = self.chat_list.chat_id
         if chat_id is not None:
-            self.run_worker(self._accept_open(chat_id), group="command")
+            self.run_worker(self._accept_open(chat_id), group="command", exit_on_error=False)
 
     def action_back(self) -> None:
+        self.show_view("list")
         self.chat_list.focus()
+
+    def action_switch_view(self) -> None:
+        if self.query_one("#desk").has_class("-show-list") and self.pane.chat is not None:
+            self.show_view("chat")
+            if self.pane.composer.disabled:
+                self.pane.transcript.focus()
+            else:
+                self.pane.composer.focus()
+        else:
+            self.action_back()
 
     def action_end_chat(self) -> None:
         chat = self.chat
@@ -263,22 +335,32 @@ class DashboardScreen(Screen[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.run_worker(self.app.request("end", chat_id=chat.id), group="command")
+                self.run_worker(self.app.request("end", chat_id=chat.id), group="command",
+                                exit_on_error=False)
 
         self.app.push_screen(Confirm(question), answered)
 
     def action_close_chat(self) -> None:
         chat = self.chat
-        if chat is not None:
-            self.run_worker(self.app.request("close", chat_id=chat.id), group="command")
-            self.chat_list.focus()
+        if chat is None:
+            return
+        question = (f"Close the chat with {clean_name(chat.patron_name, 40)}? It leaves the "
+                    "dashboard (it stays in History, f3).")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self.app.request("close", chat_id=chat.id), group="command",
+                                exit_on_error=False)
+                self.action_back()
+
+        self.app.push_screen(Confirm(question), answered)
 
     def action_next_waiting(self) -> None:
         chat = self.app.model.next_waiting()
         if chat is None:
             self.notify("No chats are waiting.", markup=False)
             return
-        self.run_worker(self._accept_open(chat.id), group="command")
+        self.run_worker(self._accept_open(chat.id), group="command", exit_on_error=False)
 
     def action_help(self) -> None:
         self.app.show_help()
@@ -295,11 +377,3 @@ class DashboardScreen(Screen[None]):
     def action_export(self) -> None:
         self.app.open_after_chat("export", self.chat)
 
-    def action_tickets(self) -> None:
-        self.app.open_after_chat("tickets", None)
-
-    def action_history(self) -> None:
-        self.app.open_after_chat("history", None)
-
-    def action_stats(self) -> None:
-        self.app.open_after_chat("stats", None)

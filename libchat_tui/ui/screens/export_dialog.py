@@ -7,7 +7,7 @@ written here and one written from the shell are identical.
 
 from __future__ import annotations
 
-from contextlib import suppress
+import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -16,11 +16,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet
+from textual.widgets import Button, Footer, Input, Label, RadioSet
 
 from ...domain import Chat
 from ...exports import transcript_document
+from ...files import write_atomic
 from ...sanitize import clean_name
+from ..messages import ReportsWorkerFailures
+from ..widgets.toggles import StateRadioButton
 from .confirm import Confirm
 
 if TYPE_CHECKING:
@@ -34,7 +37,7 @@ def default_folder() -> Path:
     return Path.home() / "libchat-exports"
 
 
-class ExportScreen(ModalScreen[Path | None]):
+class ExportScreen(ReportsWorkerFailures, ModalScreen[Path | None]):
     """Returns the written file's path, or None if cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -61,14 +64,14 @@ class ExportScreen(ModalScreen[Path | None]):
                         markup=False, classes="dialog-title")
             yield Label("Copy", markup=False, classes="field-label")
             with RadioSet(id="export-copy"):
-                yield RadioButton("Patron copy — messages only: no internal notes, no system events",
+                yield StateRadioButton("Patron copy — messages only: no internal notes, no system events",
                                   value=True, id="export-copy-patron")
-                yield RadioButton("Librarian copy — everything: notes, system events, e-mail",
+                yield StateRadioButton("Librarian copy — everything: notes, system events, e-mail",
                                   id="export-copy-librarian")
             yield Label("Format", markup=False, classes="field-label")
             with RadioSet(id="export-format"):
-                yield RadioButton("Markdown (.md)", value=True, id="export-format-md")
-                yield RadioButton("Plain text (.txt)", id="export-format-txt")
+                yield StateRadioButton("Markdown (.md)", value=True, id="export-format-md")
+                yield StateRadioButton("Plain text (.txt)", id="export-format-txt")
             yield Label("File (~ is your home folder; missing folders are created)", markup=False,
                         classes="field-label")
             yield Input(str(self.suggested), id="export-path")
@@ -130,30 +133,27 @@ class ExportScreen(ModalScreen[Path | None]):
     def _start(self, path: Path) -> None:
         self.saving = True
         self._error("Writing…")
-        self.run_worker(self._write(path, *self.choice()), group="export", exclusive=True)
+        self.run_worker(self._write(path, *self.choice()), group="export", exclusive=True,
+                        exit_on_error=False)
 
     async def _write(self, path: Path, copy: str, fmt: str) -> None:
-        try:
-            data = await self.app.request("transcript", chat_id=self.chat.id)
-            if data is None:
-                self._error("Nothing written: the transcript could not be loaded (see the message).")
-                return
-            document = transcript_document(data, copy=copy, fmt=fmt)
-            tmp = path.with_name(f".{path.name}.tmp")
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp.write_text(document, encoding="utf-8")
-                tmp.replace(path)  # never a half-written export under the real name
-            except OSError as exc:
-                with suppress(OSError):
-                    tmp.unlink(missing_ok=True)
-                self._error(f"Could not write {path}: {exc.strerror or exc}")
-                return
-        finally:
+        data = await self.app.request("transcript", chat_id=self.chat.id)
+        if data is None:
             self.saving = False
+            self._error("Nothing written: the transcript could not be loaded (see the message).")
+            return
+        document = transcript_document(data, copy=copy, fmt=fmt)
+        try:  # never a half-written export under the real name
+            await asyncio.to_thread(write_atomic, path, document, mode=0o644)
+        except OSError as exc:
+            self.saving = False
+            self._error(f"Could not write {path}: {exc.strerror or exc}")
+            return
+        # `saving` stays set: the dialog closes once, however often ctrl+s was pressed.
         self.app.notify(f"Exported the {copy} copy to {path}", markup=False)
         self.dismiss(path)
 
     @on(Button.Pressed, "#export-cancel-button")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.saving:
+            self.dismiss(None)

@@ -20,10 +20,10 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Label
 
 from ...domain import Chat
-from ...model import Changes
 from ...protocol import LIMITS
 from ...sanitize import clean, clean_name
 from ..badges import hm
+from ..messages import DeskChanged, ReportsWorkerFailures
 from .chat_record import ChatRecordScreen
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ DEBOUNCE_SECONDS = 0.3
 RESULTS = 200
 
 
-class HistoryScreen(Screen[None]):
+class HistoryScreen(ReportsWorkerFailures, Screen[None]):
     """Search closed chats; enter opens one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -89,7 +89,7 @@ class HistoryScreen(Screen[None]):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        self.run_worker(self._search(self.query_text), group="history", exclusive=True)
+        self.run_worker(self._search(self.query_text), group="history", exclusive=True, exit_on_error=False)
 
     async def _search(self, query: str) -> None:
         result = await self.app.request("history", query=query, limit=RESULTS)
@@ -123,7 +123,9 @@ class HistoryScreen(Screen[None]):
             return f"No closed chat matches “{shown}”."
         return f"{count}{more} match{'es' if count != 1 else ''} for “{shown}”"
 
-    def desk_changed(self, changes: Changes) -> None:
+    @on(DeskChanged)
+    def _desk_changed(self, event: DeskChanged) -> None:
+        changes = event.changes
         if changes.removed and self.is_current:  # chats were closed: they belong here now
             self.search_now()
 

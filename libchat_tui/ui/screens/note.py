@@ -2,6 +2,8 @@
 
 What the librarian types is kept in the drafts file under ``note:<chat id>`` as they
 type, so a crash or a closed terminal loses nothing: reopening the note brings it back.
+A note saved while the desk is unreachable waits in the client's outbox; reopening the
+note shows it, and "Throw this note away?" takes it back if it has not left yet.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from textual.widgets import Button, Footer, Label, TextArea
 from ...domain import Chat
 from ...protocol import LIMITS
 from ...sanitize import clean_name
+from ..messages import ReportsWorkerFailures
+from ..submit import withdraw
 from .confirm import Confirm
+from .dialog import SavesOnce
 
 if TYPE_CHECKING:
     from ..app import LibChatApp
@@ -29,7 +34,7 @@ def draft_key(chat_id: int) -> str:
     return f"note:{chat_id}"
 
 
-class NoteScreen(ModalScreen[bool]):
+class NoteScreen(ReportsWorkerFailures, SavesOnce, ModalScreen[bool]):
     """Write an internal note for one chat; dismisses True once the desk has stored it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -44,7 +49,9 @@ class NoteScreen(ModalScreen[bool]):
         super().__init__()
         self.chat = chat
         self.key = draft_key(chat.id)
-        self.saving = False
+        self.begin_once()
+        queued = self.app.submissions.get(self.key)
+        self.queued = queued if queued is not None and queued.pending else None
         self.refused: str | None = None  # the text last refused: its message stays until it changes
 
     def compose(self) -> ComposeResult:
@@ -53,8 +60,12 @@ class NoteScreen(ModalScreen[bool]):
                         f"{clean_name(self.chat.patron_name, 40)}", markup=False, classes="dialog-title")
             yield Label("Stored with the chat for librarians only; never sent to the patron.",
                         markup=False, classes="dialog-hint")
-            yield TextArea(self.app.drafts.get(self.key), id="note-text", soft_wrap=True)
-            yield Label("", id="note-error", markup=False, classes="dialog-error")
+            text = self.queued.shown if self.queued is not None else self.app.drafts.get(self.key)
+            yield TextArea(text, id="note-text", soft_wrap=True, read_only=self.queued is not None)
+            yield Label("" if self.queued is None else
+                        "This note is queued: it will be saved when the desk is back. "
+                        "esc asks whether to throw it away.",
+                        id="note-error", markup=False, classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save  ctrl+s", id="note-save-button", variant="primary")
                 yield Button("Cancel  esc", id="note-cancel-button")
@@ -64,6 +75,7 @@ class NoteScreen(ModalScreen[bool]):
         area = self.query_one(TextArea)
         area.focus()
         area.move_cursor(area.document.end)
+        self.replay_early_keys()
 
     @property
     def text(self) -> str:
@@ -80,7 +92,10 @@ class NoteScreen(ModalScreen[bool]):
 
     @on(Button.Pressed, "#note-save-button")
     def action_save(self) -> None:
-        if self.saving:
+        if self.queued is not None:
+            self._error("This note is already queued; it will be saved once, when the desk is back.")
+            return
+        if self.saving or self.closing:
             return
         text = self.refused = self.text
         if not text.strip():
@@ -92,41 +107,52 @@ class NoteScreen(ModalScreen[bool]):
                         "Nothing was saved.")
             return
         self.saving = True
-        offline = self.app.status.state != "online"
-        self._error("Offline: queued until the desk is back (esc leaves it queued)." if offline
-                    else "Saving…")
-        self.run_worker(self._save(text), group="note", exclusive=True)
+        self._error("Saving…")
+        self.run_worker(self._save(text), group="note", exit_on_error=False)
 
     async def _save(self, text: str) -> None:
-        try:
-            result = await self.app.request("note", chat_id=self.chat.id, text=text)
-        finally:
-            self.saving = False
+        result = await self.save_once(self.key, "note", done="Internal note saved", shown=text,
+                                      chat_id=self.chat.id, text=text)
         if result is None:
+            self.saving = False
             self._error("Not saved (the desk's reason is in the message). Your text is kept.")
             return
-        if self.app.drafts.get(self.key) == text:
+        if self.app.drafts.get(self.key) == text:  # the outbox keeps a queued note
             self.app.drafts.set(self.key, "")
-        self.app.notify("Internal note saved", markup=False)
-        self.dismiss(True)
+        if result != "queued":
+            self.app.notify("Internal note saved", markup=False)
+            self.close_once(True)
 
     @on(Button.Pressed, "#note-cancel-button")
     def action_cancel(self) -> None:
-        if self.saving:  # queued while offline: the client's outbox keeps it until the desk has it
-            self.app.drafts.set(self.key, "")
-            self.app.notify("The note is queued and will be stored when the desk answers.", markup=False)
-            self.dismiss(False)
+        if self.closing:
+            return
+        if self.saving:  # on its way to the desk: it cannot be taken back from here
+            return
+        if self.queued is not None:
+            self.app.push_screen(Confirm("Throw this note away? It is queued, not yet saved. (y/n)"),
+                                 self._withdraw)
             return
         if not self.text.strip():
             self.app.drafts.set(self.key, "")
-            self.dismiss(False)
+            self.close_once(False)
             return
 
         def answered(discard: bool | None) -> None:
             if discard:
                 self.app.drafts.set(self.key, "")
-                self.dismiss(False)
+                self.close_once(False)
             else:
                 self.query_one(TextArea).focus()
 
         self.app.push_screen(Confirm("Throw this note away? (y/n)"), answered)
+
+    def _withdraw(self, discard: bool | None) -> None:
+        if not discard or self.queued is None:
+            return
+        if withdraw(self.app, self.queued):
+            self.app.notify("Withdrawn: the queued note will not be saved.", markup=False)
+        else:
+            self.app.notify("Too late to take it back: the note already left for the desk and "
+                            "will be saved.", severity="warning", markup=False)
+        self.close_once(False)

@@ -17,8 +17,8 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Sparkline, Static
 
 from ...analytics import READ_SCALE
-from ...model import Changes
 from ..badges import duration
+from ..messages import DeskChanged, ReportsWorkerFailures
 
 if TYPE_CHECKING:
     from ..app import LibChatApp
@@ -59,7 +59,7 @@ def figures(s: dict[str, Any]) -> dict[str, str]:
             "length": "—" if length is None else duration(length)}
 
 
-class StatsScreen(Screen[None]):
+class StatsScreen(ReportsWorkerFailures, Screen[None]):
     """The desk's figures for a chosen day."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -102,7 +102,7 @@ class StatsScreen(Screen[None]):
                     yield Static(bar(0, 1), id=f"stats-read-{level}", markup=False, classes="read-bar")
                     yield Label("0", id=f"stats-read-{level}-count", markup=False, classes="read-count")
                     yield Label(meaning, markup=False, classes="read-meaning")
-        yield Label("Chats per hour", markup=False, classes="stats-heading")
+        yield Label("Chats per hour", id="stats-hours-title", markup=False, classes="stats-heading")
         yield Sparkline([0] * 24, id="stats-hours")
         yield Static("00" + "".join(f"{h:02d}".rjust(12) for h in (6, 12, 18)) + "23".rjust(10),
                      id="stats-axis", markup=False)
@@ -147,7 +147,7 @@ class StatsScreen(Screen[None]):
 
     def load(self, day: date) -> None:
         self._error("")
-        self.run_worker(self._load(day), group="stats", exclusive=True)
+        self.run_worker(self._load(day), group="stats", exclusive=True, exit_on_error=False)
 
     async def _load(self, day: date) -> None:
         result = await self.app.request("stats", day=day.isoformat(),
@@ -169,6 +169,8 @@ class StatsScreen(Screen[None]):
             count = counts.get(level, 0)
             self.query_one(f"#stats-read-{level}", Static).update(bar(count, most))
             self.query_one(f"#stats-read-{level}-count", Label).update(str(count))
+        self.query_one("#stats-hours-title", Label).update(
+            f"Chats per hour on {day:%A %d %B %Y} (local time; hours 00-23 below the chart)")
         per_hour = [int(n) for n in s["per_hour"]]
         self.query_one(Sparkline).data = per_hour
         busiest = max(range(24), key=lambda h: per_hour[h])
@@ -176,8 +178,10 @@ class StatsScreen(Screen[None]):
             f"Busiest hour: {busiest:02d}:00-{(busiest + 1) % 24:02d}:00 ({per_hour[busiest]} "
             f"chat{'s' if per_hour[busiest] != 1 else ''})" if any(per_hour) else "No chats that day.")
 
-    def desk_changed(self, changes: Changes) -> None:
+    @on(DeskChanged)
+    def _desk_changed(self, event: DeskChanged) -> None:
         """Today's figures follow the desk (at most once a second)."""
+        changes = event.changes
         if self.day != self._today() or not (changes.chats or changes.removed or changes.analytics):
             return
         if self._live is None:

@@ -16,10 +16,15 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, TextArea
 
-from ...domain import Chat
+from ...domain import Chat, Note
 from ...exports import transcript_document
 from ...protocol import LIMITS, is_valid_email
 from ...sanitize import clean, clean_name
+from ..badges import hm
+from ..messages import ReportsWorkerFailures
+from ..widgets.toggles import StateCheckbox
+from .confirm import Confirm
+from .dialog import SavesOnce
 
 if TYPE_CHECKING:
     from ..app import LibChatApp
@@ -31,7 +36,16 @@ def first_line(text: str) -> str:
     return clean(line.strip(), single_line=True, max_len=LIMITS["subject"])
 
 
-class TicketScreen(ModalScreen[int | None]):
+def notes_block(data: dict[str, Any]) -> str:
+    """The chat's internal notes, as a block added to an edited body."""
+    lines = ["", "Internal notes:"]
+    for note in data.get("notes", []):
+        entry = Note.from_wire(note)
+        lines.append(f"- {clean_name(entry.author, 40)}, {hm(entry.at)}: {clean(entry.text)}")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+class TicketScreen(ReportsWorkerFailures, SavesOnce, ModalScreen[int | None]):
     """The ticket form for one chat; returns the new ticket's id, or None if cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -47,8 +61,9 @@ class TicketScreen(ModalScreen[int | None]):
         self.data: dict[str, Any] | None = None
         self.fetching = True
         self.generated = ""  # the body as last filled in, to tell whether the librarian edited it
-        self.saving = False
+        self.begin_once()
         self.refused_email: str | None = None
+        self.initial: tuple[str, ...] = ()
 
     def compose(self) -> ComposeResult:
         chat = self.chat
@@ -67,8 +82,9 @@ class TicketScreen(ModalScreen[int | None]):
                                 placeholder="e.g. maya@example.edu", max_length=LIMITS["email"])
             yield Label("", id="ticket-email-error", markup=False, classes="field-error")
             yield Label("Subject *", markup=False, classes="field-label")
-            yield Input(first_line(chat.question), id="ticket-subject", max_length=LIMITS["subject"])
-            yield Checkbox("Include internal notes", id="ticket-notes")
+            yield Input(first_line(chat.question), id="ticket-subject", max_length=LIMITS["subject"],
+                        select_on_focus=False)
+            yield StateCheckbox("Include internal notes", id="ticket-notes")
             yield Label("Body (the transcript; you can edit it)", markup=False, classes="field-label")
             yield TextArea("", id="ticket-body", soft_wrap=True)
             yield Label("", id="ticket-error", markup=False, classes="dialog-error")
@@ -78,9 +94,13 @@ class TicketScreen(ModalScreen[int | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#ticket-subject" if self.chat.patron_email else "#ticket-email").focus()
+        first = self.query_one("#ticket-subject" if self.chat.patron_email else "#ticket-email", Input)
+        first.focus()
+        first.cursor_position = len(first.value)
+        self.replay_early_keys()
+        self.initial = self._fields()
         self.query_one("#ticket-body").loading = True
-        self.run_worker(self._load(), group="ticket-load")
+        self.run_worker(self._load(), group="ticket-load", exit_on_error=False)
 
     async def _load(self) -> None:
         self.data = await self.app.request("transcript", chat_id=self.chat.id)
@@ -98,16 +118,28 @@ class TicketScreen(ModalScreen[int | None]):
         self.generated = transcript_document(self.data, copy=copy, fmt="txt")
         self.query_one("#ticket-body", TextArea).text = self.generated
 
+    def _fields(self) -> tuple[str, ...]:
+        return (*(self.query_one(f"#ticket-{f}", Input).value for f in ("name", "email", "subject")),
+                self.query_one("#ticket-body", TextArea).text)
+
     @on(Checkbox.Changed)
-    def _notes_toggled(self) -> None:
-        body = self.query_one("#ticket-body", TextArea).text
-        if self.data is not None and body != self.generated:
-            self._error("You edited the body, so it was not replaced. Clear it to start again.")
-            if not body.strip():
-                self._fill_body()
-                self._error("")
+    def _notes_toggled(self, event: Checkbox.Changed) -> None:
+        area = self.query_one("#ticket-body", TextArea)
+        body = area.text
+        if self.data is None:
             return
-        self._fill_body()
+        if body == self.generated or not body.strip():
+            self._fill_body()
+            return
+        block = notes_block(self.data)  # edited: keep every edit, add or take out the notes
+        if not block:
+            self._error("This chat has no internal notes.")
+        elif event.value and block not in body:
+            area.text = body.rstrip("\n") + "\n" + block
+            self._error("Your edits are kept; the internal notes were added at the end.")
+        elif not event.value and block in body:
+            area.text = body.replace("\n" + block, "").replace(block, "")
+            self._error("Your edits are kept; the internal notes were taken out.")
 
     @on(Input.Changed, "#ticket-email")
     def _email_typed(self, event: Input.Changed) -> None:
@@ -135,7 +167,7 @@ class TicketScreen(ModalScreen[int | None]):
 
     @on(Button.Pressed, "#ticket-save-button")
     def action_save(self) -> None:
-        if self.saving:
+        if self.saving or self.closing:
             return
         name = self.query_one("#ticket-name", Input).value.strip()
         email = self.query_one("#ticket-email", Input).value.strip()
@@ -159,22 +191,33 @@ class TicketScreen(ModalScreen[int | None]):
         else:
             self.saving = True
             self._error("Saving…")
-            self.run_worker(self._save(name, email, subject, body), group="ticket", exclusive=True)
+            self.run_worker(self._save(name, email, subject, body), group="ticket", exit_on_error=False)
 
     async def _save(self, name: str, email: str, subject: str, body: str) -> None:
-        try:
-            result = await self.app.request("create_ticket", chat_id=self.chat.id, name=name,
-                                            email=email, subject=subject, body=body)
-        finally:
-            self.saving = False
+        to = clean(email, single_line=True, max_len=80)
+        result = await self.save_once(f"ticket:{self.chat.id}", "create_ticket",
+                                      done=f"Ticket created for {to}", chat_id=self.chat.id,
+                                      name=name, email=email, subject=subject, body=body)
         if result is None:
+            self.saving = False
             self._error("Not saved (the desk's reason is in the message).")
             return
-        ticket_id = int(result["ticket"]["id"])
-        self.app.notify(f"Ticket #{ticket_id} created for {clean(email, single_line=True, max_len=80)}",
-                        markup=False)
-        self.dismiss(ticket_id)
+        if isinstance(result, dict):
+            ticket_id = int(result["ticket"]["id"])
+            self.app.notify(f"Ticket #{ticket_id} created for {to}", markup=False)
+            self.close_once(ticket_id)
 
     @on(Button.Pressed, "#ticket-cancel-button")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.saving or self.closing:
+            return
+        fields = self._fields()
+        if fields[:3] == self.initial[:3] and fields[3] in ("", self.generated):
+            self.close_once(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.close_once(None)
+
+        self.app.push_screen(Confirm("Throw this ticket away? (y/n)"), answered)

@@ -20,10 +20,12 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Label, Static
 
 from ...domain import parse_ts
-from ...model import Changes, DeskModel
+from ...model import DeskModel
 from ...sanitize import clean, clean_name
+from ..messages import DeskChanged, ReportsWorkerFailures
 from ..widgets.transcript_view import TranscriptView
 from .chat_record import ChatRecordScreen
+from .confirm import Confirm
 
 if TYPE_CHECKING:
     from ..app import LibChatApp
@@ -60,7 +62,7 @@ def describe(ticket: dict[str, Any]) -> Content:
     )
 
 
-class TicketsScreen(Screen[None]):
+class TicketsScreen(ReportsWorkerFailures, Screen[None]):
     """Every ticket on the desk; the highlighted one below with its chat."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -100,7 +102,7 @@ class TicketsScreen(Screen[None]):
         self.query_one(TranscriptView).me = self.app.librarian_id
         self.query_one("#ticket-detail-box").border_title = "Ticket"
         self.query_one(TranscriptView).border_title = "Its chat"
-        self.run_worker(self._load(), group="tickets", exclusive=True)
+        self.run_worker(self._load(), group="tickets", exclusive=True, exit_on_error=False)
 
     async def _load(self) -> None:
         result = await self.app.request("tickets", status="all")
@@ -134,7 +136,9 @@ class TicketsScreen(Screen[None]):
             "No tickets yet. Create one from a chat with ctrl+t.")
         self._show_current()
 
-    def desk_changed(self, changes: Changes) -> None:
+    @on(DeskChanged)
+    def _desk_changed(self, event: DeskChanged) -> None:
+        changes = event.changes
         for ticket in changes.tickets:
             self.tickets[int(ticket["id"])] = ticket
         if changes.tickets and self.loaded:
@@ -170,7 +174,7 @@ class TicketsScreen(Screen[None]):
             self._preview = self.set_timer(PREVIEW_SECONDS, lambda: self._preview_chat(chat_id))
 
     def _preview_chat(self, chat_id: int) -> None:
-        self.run_worker(self._load_chat(chat_id), group="ticket-chat", exclusive=True)
+        self.run_worker(self._load_chat(chat_id), group="ticket-chat", exclusive=True, exit_on_error=False)
 
     async def _load_chat(self, chat_id: int) -> None:
         data = await self.app.request("transcript", quiet=True, chat_id=chat_id)
@@ -224,7 +228,14 @@ class TicketsScreen(Screen[None]):
         if ticket["status"] != "open":
             self.app.notify(f"Ticket #{ticket['id']} is already closed.", markup=False)
             return
-        self.run_worker(self._close(int(ticket["id"])), group="tickets-close")
+        ticket_id = int(ticket["id"])
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self._close(ticket_id), group="tickets-close", exit_on_error=False)
+
+        self.app.push_screen(Confirm(f"Close ticket #{ticket_id}? A closed ticket cannot be "
+                                     "reopened. (y/n)"), answered)
 
     async def _close(self, ticket_id: int) -> None:
         result = await self.app.request("close_ticket", ticket_id=ticket_id)

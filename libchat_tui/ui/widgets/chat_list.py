@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from ...domain import Chat, ChatState
+from ...domain import Act, Chat, ChatState, may
 from ...sanitize import clean, clean_name
 from ..badges import BADGE_WIDTH, badge, duration
 
@@ -33,7 +33,10 @@ class ChatList(OptionList):
     """
 
     BINDINGS = [
-        Binding("enter", "select", "Open", id="accept-open"),
+        # One key, two words: the footer says what enter does to the highlighted chat,
+        # in the same word as the pane's button ("Accept ⏎" for a waiting chat).
+        Binding("enter", "accept", "Accept", tooltip="Accept the waiting chat", id="accept"),
+        Binding("enter", "select", "Open", tooltip="Open the chat", id="accept-open"),
         Binding("down,j", "cursor_down", "Down", show=False, id="cursor-down"),
         Binding("up,k", "cursor_up", "Up", show=False, id="cursor-up"),
     ]
@@ -54,6 +57,7 @@ class ChatList(OptionList):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
+        self.me = ""  # the librarian, for `may(chat, Act.ACCEPT, me)`
         self._order: list[int] = []
         self._index: dict[int, int] = {}
         self._shown: tuple[list[Chat], dict[int, int], datetime] | None = None
@@ -103,6 +107,23 @@ class ChatList(OptionList):
         row = self.row(chat, count, now, width)
         self._rows[chat.id] = (chat, count, when, width, row)
         return row
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("accept", "select"):
+            chat_id = self.chat_id
+            cached = None if chat_id is None else self._rows.get(chat_id)
+            acceptable = cached is not None and may(cached[0], Act.ACCEPT, self.me)
+            return acceptable if action == "accept" else (chat_id is not None and not acceptable)
+        return True
+
+    def action_accept(self) -> None:
+        self.action_select()
+
+    def visible_ids(self) -> list[int]:
+        """The chats whose rows are on screen now (each row is two lines)."""
+        top = int(self.scroll_offset.y) // 2
+        rows = self.scrollable_content_region.height // 2 + 2
+        return self._order[top:top + rows]
 
     @property
     def chat_id(self) -> int | None:

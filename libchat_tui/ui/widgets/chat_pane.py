@@ -15,26 +15,21 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input
 
-from ...domain import Chat, ChatState
-from ...model import Entry
-from ..after_chat import SCREENS
+from ...domain import Act, Chat, ChatState, may
+from ...model import TranscriptLine
 from .chat_header import ChatHeader
 from .composer import Composer
 from .transcript_view import TranscriptView
 
-#: Button id -> (label, screen action, states in which it shows).
-BUTTONS: dict[str, tuple[str, str, frozenset[ChatState]]] = {
-    "accept": ("Accept ⏎", "screen.accept_open", frozenset({ChatState.WAITING})),
-    "end": ("End Chat ^E", "screen.end_chat", frozenset({ChatState.ACTIVE, ChatState.RECONNECTING})),
-    "note": ("Note ^N", "screen.note", frozenset(ChatState) - {ChatState.CLOSED}),
-    "ticket": ("Ticket ^T", "screen.ticket", frozenset(ChatState) - {ChatState.CLOSED}),
-    "analytics": ("Analytics ^R", "screen.analytics", frozenset(ChatState) - {ChatState.CLOSED}),
-    "close": ("Close Chat ^W", "screen.close_chat",
-              frozenset({ChatState.ENDED, ChatState.DISCONNECTED})),
+#: Button id -> (label, screen action, the domain act that decides whether it shows).
+BUTTONS: dict[str, tuple[str, str, Act]] = {
+    "accept": ("Accept ⏎", "screen.accept_open", Act.ACCEPT),
+    "end": ("End Chat ^E", "screen.end_chat", Act.END),
+    "note": ("Note ^N", "screen.note", Act.NOTE),
+    "ticket": ("Ticket ^T", "screen.ticket", Act.TICKET),
+    "analytics": ("Analytics ^R", "screen.analytics", Act.ANALYTICS),
+    "close": ("Close Chat ^W", "screen.close_chat", Act.CLOSE),
 }
-
-
-AFTER_CHAT_BUTTONS = frozenset({"note", "ticket", "analytics"})
 
 
 class ChatPane(Vertical):
@@ -77,7 +72,7 @@ class ChatPane(Vertical):
     def composer(self) -> Composer:
         return self.query_one(Composer)
 
-    def show(self, chat: Chat | None, now: datetime, entries: Sequence[Entry] | None = None,
+    def show(self, chat: Chat | None, now: datetime, entries: Sequence[TranscriptLine] | None = None,
              draft: str = "") -> None:
         """Show `chat`; with `entries`, (re)load its transcript; `draft` fills the composer."""
         switched = chat is None or self.chat is None or chat.id != self.chat.id
@@ -93,7 +88,7 @@ class ChatPane(Vertical):
                 self.composer.value = draft
         self._update_controls()
 
-    def append(self, entries: Sequence[Entry]) -> None:
+    def append(self, entries: Sequence[TranscriptLine]) -> None:
         self.transcript.append(entries)
 
     def refresh_header(self, now: datetime) -> None:
@@ -102,14 +97,12 @@ class ChatPane(Vertical):
 
     def _update_controls(self) -> None:
         chat = self.chat
-        for button_id, (_label, _action, states) in BUTTONS.items():
+        for button_id, (_label, _action, act) in BUTTONS.items():
             button = self.query_one(f"#btn-{button_id}", Button)
-            registered = button_id not in AFTER_CHAT_BUTTONS or button_id in SCREENS
-            shown = chat is not None and chat.state in states and registered
+            shown = chat is not None and may(chat, act, self.me)
             if button.display != shown:  # setting it anyway restyles the pane
                 button.display = shown
-        can_talk = (chat is not None and chat.state in (ChatState.ACTIVE, ChatState.RECONNECTING)
-                    and chat.owner is not None and chat.owner.id == self.me)
+        can_talk = chat is not None and may(chat, Act.SEND, self.me)
         composer = self.composer
         if composer.disabled == can_talk:
             composer.disabled = not can_talk

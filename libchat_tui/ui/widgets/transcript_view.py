@@ -22,9 +22,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...domain import Message, Note, Sender
+from ...model import TranscriptLine
 from ...sanitize import clean, clean_name
 
-Entry = Message | Note
+QUEUED_MARK = "⧗ not yet delivered: queued until the desk is back"
 TIME_WIDTH = 6  # "14:02 "
 WHO_WIDTH = 16  # sender column, then the text
 
@@ -100,12 +101,13 @@ class TranscriptView(ScrollView, can_focus=True):
     def __init__(self, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._entries: list[Entry] = []
+        self._entries: list[TranscriptLine] = []
         self._lines: list[list[str]] = []  # wrapped text per entry, for self._wrap_width
         self._offsets: list[int] = [0]  # first line of each entry, then the total
         self._wrap_width = 0
         self._strips: dict[int, Strip] = {}
         self.me = ""  # the librarian id whose lines read "You"
+        self._queued = 0  # how many entries at the end are queued messages, not yet delivered
 
     # --- data ------------------------------------------------------------------------
 
@@ -118,10 +120,25 @@ class TranscriptView(ScrollView, can_focus=True):
         return self._offsets[-1]
 
     def clear(self) -> None:
+        self._queued = 0
         self.set_entries([])
 
-    def set_entries(self, entries: Sequence[Entry]) -> None:
+    def set_queued(self, messages: Sequence[Message]) -> None:
+        """Show messages queued while offline at the end, marked "not yet delivered"."""
+        if not messages and not self._queued:
+            return
+        real = self._entries[: len(self._entries) - self._queued]
+        self._queued = len(messages)
+        self.set_entries([*real, *messages], keep_queued=True)
+
+    @property
+    def queued_count(self) -> int:
+        return self._queued
+
+    def set_entries(self, entries: Sequence[TranscriptLine], *, keep_queued: bool = False) -> None:
         """Replace everything (one bulk load) and show the end."""
+        if not keep_queued:
+            self._queued = 0
         self._entries = list(entries)
         self._lines = []
         self._offsets = [0]
@@ -129,9 +146,14 @@ class TranscriptView(ScrollView, can_focus=True):
         self._reflow()
         self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
 
-    def append(self, entries: Sequence[Entry]) -> None:
+    def append(self, entries: Sequence[TranscriptLine]) -> None:
         """Add a batch at the end; follow it only if the reader was at the bottom."""
         if not entries:
+            return
+        if self._queued:  # delivered lines go before the queued ones
+            queued = self._entries[len(self._entries) - self._queued:]
+            self.set_entries([*self._entries[: len(self._entries) - self._queued], *entries,
+                              *queued], keep_queued=True)
             return
         following = self.scroll_offset.y >= self.max_scroll_y
         start = len(self._entries)
@@ -154,10 +176,12 @@ class TranscriptView(ScrollView, can_focus=True):
     def _text_width(self, width: int) -> int:
         return max(10, width - TIME_WIDTH - WHO_WIDTH - 1)
 
-    def _wrap(self, entry: Entry, width: int) -> list[str]:
+    def _wrap(self, entry: TranscriptLine, width: int) -> list[str]:
         text_width = self._text_width(width)
         if isinstance(entry, Note):
             return ["", *wrap(clean(entry.text), text_width)]  # first line: the label
+        if entry.id < 0:  # queued, not yet delivered
+            return [*wrap(clean(entry.text), text_width), QUEUED_MARK]
         return wrap(clean(entry.text), text_width)
 
     def _reflow(self) -> None:
@@ -232,6 +256,12 @@ class TranscriptView(ScrollView, can_focus=True):
             style = self._style("transcript--system")
             segments = [Segment(head, self._style("transcript--time")),
                         Segment(who.rjust(WHO_WIDTH), style), Segment(text, style)]
+        elif entry.id < 0:  # a queued message: muted, and the last line says so
+            style = self._style("transcript--system")
+            head = f"{local_hm(entry.at)} " if sub == 0 else " " * TIME_WIDTH
+            who = "You:".ljust(WHO_WIDTH) if sub == 0 else " " * WHO_WIDTH
+            segments = [Segment(head, self._style("transcript--time")), Segment(who, style),
+                        Segment(text, style)]
         elif sub == 0:
             if entry.sender is Sender.PATRON:
                 who, kind = clean_name(entry.author, WHO_WIDTH - 2), "transcript--patron"
