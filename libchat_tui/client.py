@@ -40,7 +40,7 @@ __all__ = ["CommandError", "DeskClient", "Status", "check_url"]
 COMMANDS: dict[str, type[p.Command]] = {
     str(cls.__struct_config__.tag): cls
     for cls in (p.Accept, p.Send, p.End, p.Close, p.AddNote, p.CreateTicket, p.CloseTicket,
-                p.SaveAnalytics, p.Transcript, p.History, p.Tickets, p.Stats)
+                p.SaveAnalytics, p.Transcript, p.History, p.Tickets, p.Stats, p.RetryPush)
 }
 
 

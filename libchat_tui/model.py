@@ -39,6 +39,7 @@ class Changes:
     entries: dict[int, list[TranscriptLine]] = field(default_factory=lambda: defaultdict(list))
     tickets: list[dict[str, Any]] = field(default_factory=list)
     analytics: list[dict[str, Any]] = field(default_factory=list)
+    pushes: list[tuple[str, int]] = field(default_factory=list)  # (kind, record id) whose push state moved
     snapshot: bool = False
 
     @property
@@ -57,6 +58,10 @@ class DeskModel:
         self.typing: dict[int, str] = {}
         self.open_chat: int | None = None
         self._snapshot_pages: list[dict[str, Any]] = []
+        #: (kind, record id) -> LibAnswers delivery state, as the desk last said it.
+        self.push: dict[tuple[str, int], dict[str, Any]] = {}
+        #: What keeps the LibAnswers integration from working (None: healthy or not set up).
+        self.libanswers_problem: str | None = None
 
     def apply(self, frames: list[p.Frame]) -> Changes:
         changes = Changes()
@@ -121,6 +126,11 @@ class DeskModel:
 
     def _on_analytics(self, frame: p.AnalyticsEvent, changes: Changes) -> None:
         changes.analytics.append(frame.entry)
+
+    def _on_push(self, frame: p.PushEvent, changes: Changes) -> None:
+        self.push[(frame.kind, frame.record_id)] = frame.state
+        self.libanswers_problem = frame.problem
+        changes.pushes.append((frame.kind, frame.record_id))
 
     def _on_typing(self, frame: p.TypingEvent, changes: Changes) -> None:
         self.typing[frame.chat_id] = frame.who
@@ -187,4 +197,5 @@ _HANDLERS: dict[type[Any], Callable[[DeskModel, Any, Changes], None]] = {
     p.TicketEvent: DeskModel._on_ticket,
     p.AnalyticsEvent: DeskModel._on_analytics,
     p.TypingEvent: DeskModel._on_typing,
+    p.PushEvent: DeskModel._on_push,
 }

@@ -193,16 +193,23 @@ class Stats(Command, tag="stats"):
     utc_offset_minutes: Int64 | None = None
 
 
+class RetryPush(Command, tag="retry_push"):
+    """Send a ticket or RA entry that LibAnswers refused again (after fixing the cause)."""
+
+    kind: Literal["ticket", "analytics"]
+    record_id: ChatId
+
+
 class LibrarianTyping(Signal, tag="typing"):
     chat_id: ChatId
 
 
 LibrarianFrame = (
     Hello | Accept | Send | End | Close | AddNote | CreateTicket | CloseTicket | SaveAnalytics
-    | Transcript | History | Tickets | Stats | LibrarianTyping
+    | Transcript | History | Tickets | Stats | RetryPush | LibrarianTyping
 )
 #: Librarian commands that change the desk: queued while offline, remembered for retries.
-MUTATING: Final = (Accept, Send, End, Close, AddNote, CreateTicket, CloseTicket, SaveAnalytics)
+MUTATING: Final = (Accept, Send, End, Close, AddNote, CreateTicket, CloseTicket, SaveAnalytics, RetryPush)
 MUTATING_TYPES: Final = frozenset(str(c.__struct_config__.tag) for c in MUTATING)
 
 
@@ -344,6 +351,7 @@ class PushEvent(Frame, tag="push"):
     kind: Literal["ticket", "analytics"]
     record_id: int
     state: dict[str, Any]
+    problem: str | None = None  # what keeps the integration from working now (None: healthy)
 
 
 LibrarianEvent = (

@@ -219,3 +219,10 @@ async def test_a_console_started_after_a_flood_of_long_questions_gets_online(
         await wait_until(pilot, lambda: app.client is not None and app.client.online, "online", timeout=15)
         await wait_until(pilot, lambda: len(app.model.chats) == 120, "every chat", timeout=15)
     del peers
+
+
+async def test_retry_push_on_a_desk_without_libanswers_says_so(backend: Backend) -> None:
+    lib, hello = await librarian(backend.url, backend.token, lib_id="ana")
+    assert hello["libanswers"] is None  # not configured: consoles show no indicator
+    reply = await lib.request("retry_push", kind="ticket", record_id=1)
+    assert reply["code"] == "libanswers_off" and "[libanswers]" in reply["message"]

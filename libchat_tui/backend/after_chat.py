@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .. import protocol as p
 from ..analytics import AnalyticsError, validate_entry
 from ..domain import Actor, Chat, DomainError, iso
+from ..libanswers.push import push_states, retry_failed
 from . import queries, rows
 from .store import Outcome, Tx
 
@@ -194,6 +195,20 @@ async def _stats(s: DeskServer, who: Actor, c: p.Stats, idem: Idem) -> dict[str,
     return await s.desk.store.read(run)
 
 
+async def _retry_push(s: DeskServer, who: Actor, c: p.RetryPush, idem: Idem) -> dict[str, Any]:
+    pusher = s.pusher
+    if pusher is None:
+        raise DomainError("This desk does not send to LibAnswers ([libanswers] is not set up).",
+                          "libanswers_off")
+    count = await retry_failed(s.desk.store, c.kind, c.record_id)
+    if not count:
+        raise DomainError(f"That {c.kind} is not waiting for a retry.", "nothing_to_retry")
+    states = await s.desk.store.read(lambda conn: push_states(conn, c.kind, [c.record_id]))
+    state = states.get(c.record_id, {})
+    s.broadcast_signal(p.PushEvent(c.kind, c.record_id, state, pusher.problem))
+    return {"push": state}
+
+
 #: Command class -> handler, merged into the server's table.
 HANDLERS: dict[type[Any], Any] = {
     p.AddNote: _note,
@@ -203,4 +218,5 @@ HANDLERS: dict[type[Any], Any] = {
     p.History: _history,
     p.Tickets: _tickets,
     p.Stats: _stats,
+    p.RetryPush: _retry_push,
 }

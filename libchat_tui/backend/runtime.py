@@ -69,6 +69,7 @@ class Backend:
             self.pusher = PushWorker(self.store, self.libanswers, self.server.dataset_models, self.desk.clock,
                                      on_change=self._pushed)
             self.pusher.start()
+            self.server.pusher = self.pusher
         restored = await self.desk.restore()
         if restored:
             log.info("restored %d open chats", restored)
@@ -86,7 +87,8 @@ class Backend:
 
     def _pushed(self, kind: str, record_id: int, state: dict[str, Any]) -> None:
         """A ticket or RA entry changed push state: consoles show it (an ephemeral frame)."""
-        self.server.broadcast_signal(p.PushEvent(kind, record_id, state))  # type: ignore[arg-type]
+        problem = None if self.pusher is None else self.pusher.problem
+        self.server.broadcast_signal(p.PushEvent(kind, record_id, state, problem))  # type: ignore[arg-type]
 
     async def __aenter__(self) -> Backend:
         await self.start()

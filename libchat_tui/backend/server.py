@@ -28,6 +28,7 @@ from websockets.http11 import Request, Response
 from .. import protocol as p
 from ..analytics import DEFAULT_DATASETS, Dataset
 from ..domain import Actor, DomainError, librarian
+from ..libanswers.push import PushWorker
 from ..web.http import origin_allowed, static_response
 from ..web.settings import WidgetSettings
 from . import after_chat
@@ -77,6 +78,8 @@ class DeskServer:
                  widget: WidgetSettings | None = None, limits: Limits | None = None) -> None:
         self.desk = desk
         self.widget = widget or WidgetSettings()
+        #: The LibAnswers push worker, when the desk has one (set by the runtime).
+        self.pusher: PushWorker | None = None
         self.token = token
         self.dataset_models = dict(DEFAULT_DATASETS if datasets is None else datasets)
         self.datasets = {name: d.to_wire() for name, d in self.dataset_models.items()}
@@ -291,9 +294,11 @@ class DeskServer:
         last = self.desk.store.last_seq
         mode: Literal["replay", "snapshot"] = (
             "replay" if since is not None and 0 <= since <= last else "snapshot")
+        pusher = self.pusher
         result = {"protocol": p.PROTOCOL_VERSION, "seq": last, "mode": mode,
                   "grace_seconds": self.desk.grace_seconds, "datasets": self.datasets,
-                  "librarian_id": conn.who.id}
+                  "librarian_id": conn.who.id,
+                  "libanswers": None if pusher is None else {"problem": pusher.problem}}
         if mode == "snapshot":
             seq, chats = self.desk.snapshot()
             await conn.ws.send(p.ack(hello.id, result))

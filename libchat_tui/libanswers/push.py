@@ -129,11 +129,16 @@ def _public(job: dict[str, Any]) -> dict[str, Any]:
             "attempts": job["attempts"], "refused_by": job["refused_by"], "marker": job["marker"]}
 
 
-async def retry_failed(store: Store) -> int:
-    """Put every refused job back in line now; return how many. Wakes a running worker."""
+async def retry_failed(store: Store, kind: str | None = None, record_id: int | None = None) -> int:
+    """Put every refused job (or just this record's) back in line now; return how many.
+    Wakes a running worker."""
     def work(tx: Tx) -> Outcome:
+        where = "state='refused'"
+        params: tuple[Any, ...] = ()
+        if kind is not None and record_id is not None:
+            where, params = "state='refused' AND kind=? AND record_id=?", (kind, record_id)
         cur = tx.execute("UPDATE push_jobs SET state='waiting', attempts=0, next_try_at=created_at,"
-                         " reason='', refused_by=NULL WHERE state='refused'")
+                         f" reason='', refused_by=NULL WHERE {where}", params)
         return Outcome({"count": cur.rowcount})
 
     count = int((await store.write(work))["count"])
