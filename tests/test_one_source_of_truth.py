@@ -152,10 +152,10 @@ async def test_a_restart_never_gives_a_reconnecting_patron_more_time(
     """The deadline is stored with the chat: a restart keeps it, and every console sees it."""
     backend = Backend(data_dir=tmp_path / "data", grace_seconds=20, clock=clock, token="t")
     await backend.start()
+    lib, _ = await librarian(backend.url, "t")
     pat, joined = await join(backend.url)
     chat_id = joined["chat_id"]
     pat.ws.transport.abort()
-    lib, _ = await librarian(backend.url, "t")
     dropped = await lib.next_event("chat", id=chat_id, state="reconnecting")
     deadline = dropped["chat"]["grace_deadline"]
     await lib.close()

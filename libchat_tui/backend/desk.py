@@ -250,6 +250,12 @@ class Desk:
 
         return await self.store.write(work, idem=idem)
 
+    def stop_timers(self) -> None:
+        """Stop the reconnect timers (the desk is stopping; a restarted one resumes them)."""
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+
     # --- start-up --------------------------------------------------------------------
 
     async def restore(self) -> int:

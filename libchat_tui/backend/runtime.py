@@ -81,6 +81,7 @@ class Backend:
     async def stop(self) -> None:
         """Stop listening, let in-flight writes commit, close the store."""
         await self.server.stop()
+        self.desk.stop_timers()
         if self.pusher is not None:
             await self.pusher.stop()
         await self.store.close()
