@@ -32,8 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
     analytics = sub.add_parser("analytics", help="Reference Analytics entries of one dataset as CSV")
     analytics.add_argument("--dataset", default="Chat", help="dataset name (default: Chat)")
-    analytics.add_argument("--from", dest="start", type=_day, required=True, metavar="DATE")
-    analytics.add_argument("--to", dest="end", type=_day, required=True, metavar="DATE")
+    analytics.add_argument("--from", dest="start", type=_day, required=True, metavar="DATE",
+                           help="the first day (YYYY-MM-DD) whose chats are included")
+    analytics.add_argument("--to", dest="end", type=_day, required=True, metavar="DATE",
+                           help="the last day (YYYY-MM-DD) whose chats are included, inclusive")
     analytics.add_argument("--out", type=Path, default=None, help="file to write (default: stdout)")
     tickets = sub.add_parser("tickets", help="tickets as CSV")
     tickets.add_argument("--status", choices=("open", "closed", "all"), default="all")
