@@ -36,6 +36,8 @@ DEFAULT_KEYS: Final = {
     "tickets": "f2", "history": "f3", "stats": "f4", "export": "ctrl+o",
 }
 BINDING_IDS: Final = frozenset(DEFAULT_KEYS)
+#: `[appearance]` bells, one per desk event; each defaults to `bell`.
+BELLS: Final = ("bell_new_chat", "bell_ticket", "bell_drop")
 _KEY = re.compile(r"^[a-z0-9_+\-]+$")
 _ASSIGN = re.compile(r"""^((?:[^="'#\[]|"(?:[^"\\]|\\.)*"|'[^']*')+?)\s*=""")
 
@@ -71,8 +73,14 @@ class ServerSettings:
 
 @dataclass(frozen=True, slots=True)
 class AppearanceSettings:
+    """`[appearance]`: theme, motion, and which desk events ring the terminal bell."""
+
     theme: str = "textual-dark"
-    bell: bool = True
+    bell: bool = True  # the default of every bell_* below
+    animations: bool = True
+    bell_new_chat: bool = True
+    bell_ticket: bool = True  # a patron left a ticket
+    bell_drop: bool = True  # a patron's connection dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,11 +221,14 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
         raise r.fail("server", "url", f"must start with ws:// or wss://, got {url!r}")
     token = env.get("LIBCHAT_TOKEN") or r.string(srv, "server", "token")
 
-    app = r.table(doc, "appearance", {"theme", "bell"})
+    app = r.table(doc, "appearance", {"theme", "bell", "animations", *BELLS})
     theme = r.string(app, "appearance", "theme", 60) or "textual-dark"
-    bell = app.get("bell", True)
-    if not isinstance(bell, bool):
-        raise r.fail("appearance", "bell", f"must be true or false, got {bell!r}")
+    switches: dict[str, bool] = {}
+    for key in ("bell", "animations", *BELLS):
+        value = app.get(key, switches.get("bell", True) if key in BELLS else True)
+        if not isinstance(value, bool):
+            raise r.fail("appearance", key, f"must be true or false, got {value!r}")
+        switches[key] = value
 
     desk = r.table(doc, "desk", {"grace_seconds"})
     grace = desk.get("grace_seconds", 60)
@@ -236,7 +247,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
     return Settings(
         librarian=LibrarianSettings(name),
         server=ServerSettings(url, token),
-        appearance=AppearanceSettings(theme, bell),
+        appearance=AppearanceSettings(theme, **switches),
         desk=DeskSettings(float(grace)),
         keys={k: v.strip() for k, v in keys.items()},
         datasets=_datasets(r, doc),

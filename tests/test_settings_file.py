@@ -163,6 +163,19 @@ def assert_mistake(tmp_path: Path, text: str, line: int, *words: str,
 # -- no file, defaults ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("", (True, True, True, True)),
+    ("bell = false\n", (False, False, False, True)),
+    ("bell = false\nbell_ticket = true\nanimations = false\n", (False, True, False, False)),
+    ("bell_drop = false\n", (True, True, False, True)),
+])
+def test_each_bell_follows_bell_unless_set(tmp_path: Path, text: str, expected: tuple[bool, ...]) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[appearance]\n" + text, encoding="utf-8")
+    look = load_settings(path).appearance
+    assert (look.bell_new_chat, look.bell_ticket, look.bell_drop, look.animations) == expected
+
+
 def test_no_file_means_every_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("getpass.getuser", lambda: "ada.lovelace")
     missing = tmp_path / "nowhere" / "config.toml"
@@ -520,6 +533,13 @@ def test_a_section_that_is_not_a_table(tmp_path: Path) -> None:
     ('[appearance]\ntheme = true\n', 2, "[appearance] theme", "must be text"),
     ('[appearance]\nbell = "yes"\n', 2, "[appearance] bell", "must be true or false, got 'yes'"),
     ('[appearance]\nbell = 1\n', 2, "[appearance] bell", "must be true or false, got 1"),
+    ('[appearance]\nbell = true\n\nbell_drop = "no"\n', 4, "[appearance] bell_drop",
+     "must be true or false, got 'no'"),
+    ('[appearance]\nbell_ticket = 0\n', 2, "[appearance] bell_ticket", "must be true or false, got 0"),
+    ('[appearance]\ntheme = "nord"\nbell_new_chat = "on"\n', 3, "[appearance] bell_new_chat",
+     "must be true or false"),
+    ('[appearance]\nanimations = "none"\n', 2, "[appearance] animations",
+     "must be true or false, got 'none'"),
     ('[desk]\ngrace_seconds = "60"\n', 2, "[desk] grace_seconds", "between 5 and 3600, got '60'"),
     ('[desk]\ngrace_seconds = true\n', 2, "[desk] grace_seconds", "got True"),
     ('[libanswers]\nsite = 1\n', 2, "[libanswers] site", "must be text of 1 to 500 characters, got 1"),

@@ -72,7 +72,7 @@ class Session:
 
     def on_frame(self, frame: p.Frame) -> None:
         for kind, text in self.narrator.apply(frame):
-            if text.startswith("New chat") and self.settings.appearance.bell and not self.away \
+            if text.startswith("New chat") and self.settings.appearance.bell_new_chat and not self.away \
                     and self.connected_once:
                 self.console.bell()
             self.console.line(text, kind)

@@ -25,7 +25,7 @@ from textual.worker import Worker
 from .. import protocol as p
 from ..client import CommandError, DeskClient, Status
 from ..config import Settings
-from ..domain import Chat
+from ..domain import Chat, ChatState
 from ..drafts import Drafts
 from ..model import DeskModel
 from ..sanitize import clean, clean_name
@@ -36,6 +36,7 @@ from .screens.confirm import Confirm
 from .screens.dashboard import DashboardScreen
 from .screens.help import KeyHelp
 from .submit import Submission
+from .themes import console_themes
 
 FLUSH_SECONDS = 0.05  # how long frames gather before one batch is applied
 TYPING_EVERY = 2.0
@@ -94,6 +95,12 @@ class LibChatApp(App[None]):
         self._unannounced = 0
         self._toast_quiet_until = 0.0
         self._toast_timer: Timer | None = None
+        self._dropped: set[int] = set()  # chats known to be reconnecting (rung once per drop)
+        self._tickets_seen: set[int] = set()
+        for theme in console_themes():
+            self.register_theme(theme)
+        if not settings.appearance.animations:  # else TEXTUAL_ANIMATIONS decides, as Textual does
+            self.animation_level = "none"
 
     # --- set-up ----------------------------------------------------------------------
 
@@ -108,11 +115,17 @@ class LibChatApp(App[None]):
     def on_mount(self) -> None:
         # Fewer, larger young-generation collections: the p99 of a busy desk is GC pauses.
         gc.set_threshold(50_000, 50, 1_000)
-        if self.settings.appearance.theme in self.available_themes:
-            self.theme = self.settings.appearance.theme
+        wanted = self.settings.appearance.theme
+        if wanted in self.available_themes:
+            self.theme = wanted
         if self.settings.keys:
             self.set_keymap(dict(self.settings.keys))
         self.push_screen(DashboardScreen())
+        if wanted not in self.available_themes:  # said once the dashboard is up, over it
+            self.call_after_refresh(
+                self.notify, f"[appearance] theme {wanted!r} is not a theme; using {self.theme}. "
+                f"Known: {', '.join(sorted(self.available_themes))}.", title="Settings",
+                severity="warning", timeout=15, markup=False)
         self.set_interval(1.0, self.drafts.save)
         self.set_interval(1.0, self._tick)  # the app's: it ticks under dialogs too
         self.run_worker(self._connect(), name="connection", exit_on_error=False)
@@ -182,6 +195,29 @@ class LibChatApp(App[None]):
             screen.post_message(DeskChanged(changes))
         if changes.new_waiting:
             self._announce(changes.new_waiting)
+        self._ring_for(changes.chats, changes.tickets, quiet=changes.snapshot)
+
+    def _ring_for(self, chat_ids: Iterable[int], tickets: list[dict[str, Any]], *, quiet: bool) -> None:
+        """Ring once if a patron of a chat of ours (or a waiting one) dropped, or a patron
+        left a ticket, as `[appearance] bell_drop` / `bell_ticket` say. A snapshot only
+        records what is already so: it tells of no new event."""
+        ring = False
+        for chat_id in chat_ids:
+            chat = self.model.chats.get(chat_id)
+            if chat is None or chat.state is not ChatState.RECONNECTING:
+                self._dropped.discard(chat_id)
+            elif chat_id not in self._dropped:
+                self._dropped.add(chat_id)
+                ours = chat.owner is None or chat.owner.id == self.librarian_id
+                ring |= ours and not quiet and self.settings.appearance.bell_drop
+        for ticket in tickets:
+            ticket_id = ticket.get("id")
+            if isinstance(ticket_id, int) and ticket_id not in self._tickets_seen:
+                self._tickets_seen.add(ticket_id)
+                ring |= (ticket.get("source") == "patron" and ticket.get("status", "open") == "open"
+                         and self.settings.appearance.bell_ticket)
+        if ring:
+            self.bell()
 
     def apply_now(self, _result: object = None) -> None:
         """Apply frames that arrived before a command's ack (they precede it on the wire)."""
@@ -195,7 +231,7 @@ class LibChatApp(App[None]):
         chats = [self.model.chats[i] for i in chat_ids if i in self.model.chats]
         if not chats:
             return
-        if self.settings.appearance.bell:
+        if self.settings.appearance.bell_new_chat:
             self.bell()
         self._unannounced += len(chats)
         if time.monotonic() < self._toast_quiet_until or isinstance(self.screen, ModalScreen):

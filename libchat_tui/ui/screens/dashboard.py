@@ -3,16 +3,20 @@
 Every action is a `Binding` with an id (remappable from `[keys]`), shown in the footer
 only when it applies (`check_action`), and offered by the command palette. Ctrl keys
 are priority bindings so they work from the composer too.
+
+The desk bar says whether the desk's LibAnswers link works (only on desks that send
+there); an ended chat the patron rated shows the rating above its transcript.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
@@ -21,10 +25,11 @@ from ... import protocol as p
 from ...client import Status
 from ...domain import Act, Chat, ChatState, Message, Sender, may
 from ...model import Changes
-from ...sanitize import clean_name
+from ...sanitize import clean, clean_name
 from ..messages import DeskChanged, ReportsWorkerFailures
 from ..widgets.chat_list import ChatList
 from ..widgets.chat_pane import ChatPane
+from .chat_record import rating_text
 from .confirm import Confirm
 
 if TYPE_CHECKING:
@@ -72,6 +77,9 @@ class DashboardScreen(ReportsWorkerFailures, Screen[None]):
         super().__init__(id="dashboard")
         self._load_timer: Timer | None = None
         self._follow_timer: Timer | None = None
+        self._hello: dict[str, Any] | None = None  # the `hello` result the LibAnswers problem came from
+        #: What keeps the desk's LibAnswers link from working (None: it works, or none is set up).
+        self.libanswers_problem: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="desk-bar", markup=False)
@@ -147,6 +155,9 @@ class DashboardScreen(ReportsWorkerFailures, Screen[None]):
 
     @on(DeskChanged)
     def _desk_changed(self, event: DeskChanged) -> None:
+        if event.changes.pushes:  # newer than what `hello` said
+            self._hello = self.app.client.hello if self.app.client else None
+            self.libanswers_problem = self.app.model.libanswers_problem
         self.apply_changes(event.changes)
 
     def apply_changes(self, changes: Changes) -> None:
@@ -169,15 +180,40 @@ class DashboardScreen(ReportsWorkerFailures, Screen[None]):
         if self.pane.chat is None and self.chat_list.chat_id is not None:
             self._open(self.chat_list.chat_id)
         self.show_queued()
+        self.show_rating()
         self.refresh_desk_bar()
         self.refresh_bindings()
+
+    def show_rating(self) -> None:
+        """An ended chat's rating by the patron, above its transcript ("Patron's rating ★★★★☆ 4 of 5")."""
+        chat = self.chat
+        rated = None
+        if chat is not None and chat.state in (ChatState.ENDED, ChatState.DISCONNECTED):
+            rated = rating_text(chat, max_len=120)
+        title = None if rated is None else Content(f"Patron's rating {rated}")
+        transcript = self.pane.transcript
+        if transcript.border_title != title:  # redraw the border only when it changes
+            transcript.border_title = title
+
+    def libanswers_text(self) -> str:
+        """The desk bar's LibAnswers indicator; empty when the desk does not send there."""
+        client = self.app.client
+        hello = client.hello if client is not None else None
+        if not hello or hello.get("libanswers") is None:
+            return ""
+        if hello is not self._hello:  # a new connection: its `hello` is the latest word
+            self._hello = hello
+            self.libanswers_problem = hello["libanswers"].get("problem")
+        if self.libanswers_problem is None:
+            return "   LibAnswers ✓"
+        return f"   LibAnswers ⚠ {clean(self.libanswers_problem, single_line=True, max_len=80)}"
 
     def refresh_desk_bar(self) -> None:
         waiting, active = self.app.model.counts()
         status = self.app.connection_text()
         name = clean_name(self.app.librarian_name, 40)
         self.query_one("#desk-bar", Static).update(
-            f" {name}   ● {waiting} waiting   ▶ {active} active   {status}")
+            f" {name}   ● {waiting} waiting   ▶ {active} active   {status}{self.libanswers_text()}")
         banner = self.query_one("#banner", Static)
         text = self.app.banner_text()
         banner.display = bool(text)
@@ -203,6 +239,7 @@ class DashboardScreen(ReportsWorkerFailures, Screen[None]):
         chat_id = event.chat_id
         if chat_id is None:
             self.pane.show(None, self.app.now())
+            self.show_rating()
             self.refresh_bindings()
             return
         self._follow_timer = self.set_timer(FOLLOW_SECONDS, lambda: self._follow(chat_id))
@@ -228,6 +265,7 @@ class DashboardScreen(ReportsWorkerFailures, Screen[None]):
         cached = model.transcripts.get(chat_id)
         self.pane.show(chat, self.app.now(), cached, self.app.drafts.get(f"message:{chat_id}"))
         self.show_queued()
+        self.show_rating()
         if had_unread:  # redraw the row only when its unread mark goes away
             self.chat_list.update_rows([chat], model.unread, self.app.now())
         if cached is None:

@@ -1,5 +1,6 @@
 """Statistics for one day: chats, missed chats, median wait and duration, the READ scale
-distribution as bars, and chats per hour as a sparkline. Days are local calendar days.
+distribution as bars, the patrons' ratings (count per star and the mean), and chats per
+hour as a sparkline. Days are local calendar days.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalGroup
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Sparkline, Static
@@ -19,6 +20,7 @@ from textual.widgets import Footer, Input, Label, Sparkline, Static
 from ...analytics import READ_SCALE
 from ..badges import duration
 from ..messages import DeskChanged, ReportsWorkerFailures
+from .chat_record import stars
 
 if TYPE_CHECKING:
     from ..app import LibChatApp
@@ -50,6 +52,20 @@ def utc_offset_minutes(day: date) -> int:
 def bar(count: int, most: int) -> str:
     cells = 0 if not count else max(1, round(BAR_WIDTH * count / max(1, most)))
     return "█" * cells + "·" * (BAR_WIDTH - cells)
+
+
+def rating_summary(counts: dict[int, int]) -> str:
+    """How many chats were rated and the mean, in words ("12 chats rated, mean 4.3 of 5 stars")."""
+    rated = sum(counts.values())
+    if not rated:
+        return "No chat was rated that day."
+    mean = sum(level * n for level, n in counts.items()) / rated
+    return f"{rated} chat{'s' if rated != 1 else ''} rated, mean {mean:.1f} of 5 stars"
+
+
+def rating_words(level: int) -> str:
+    """A star level in glyphs and words: "★★★★☆ 4 stars"."""
+    return f"{stars(level)} {level} star{'s' if level != 1 else ''}"
 
 
 def figures(s: dict[str, Any]) -> dict[str, str]:
@@ -102,6 +118,16 @@ class StatsScreen(ReportsWorkerFailures, Screen[None]):
                     yield Static(bar(0, 1), id=f"stats-read-{level}", markup=False, classes="read-bar")
                     yield Label("0", id=f"stats-read-{level}-count", markup=False, classes="read-count")
                     yield Label(meaning, markup=False, classes="read-meaning")
+        yield Label("Patrons' ratings — stars given after the day's chats", markup=False,
+                    classes="stats-heading")
+        with VerticalGroup(id="stats-ratings"):
+            for given in range(5, 0, -1):
+                with Horizontal(classes="read-row"):
+                    yield Label(str(given), markup=False, classes="read-level")
+                    yield Static(bar(0, 1), id=f"stats-rating-{given}", markup=False, classes="read-bar")
+                    yield Label("0", id=f"stats-rating-{given}-count", markup=False, classes="read-count")
+                    yield Label(rating_words(given), markup=False, classes="read-meaning")
+            yield Label("", id="stats-rating-mean", markup=False)
         yield Label("Chats per hour", id="stats-hours-title", markup=False, classes="stats-heading")
         yield Sparkline([0] * 24, id="stats-hours")
         yield Static("00" + "".join(f"{h:02d}".rjust(12) for h in (6, 12, 18)) + "23".rjust(10),
@@ -169,6 +195,13 @@ class StatsScreen(ReportsWorkerFailures, Screen[None]):
             count = counts.get(level, 0)
             self.query_one(f"#stats-read-{level}", Static).update(bar(count, most))
             self.query_one(f"#stats-read-{level}-count", Label).update(str(count))
+        rated = s.get("ratings") or {}
+        ratings = {n: int(rated.get(str(n), 0)) for n in range(1, 6)}
+        most_rated = max(ratings.values())
+        for n, count in ratings.items():
+            self.query_one(f"#stats-rating-{n}", Static).update(bar(count, most_rated))
+            self.query_one(f"#stats-rating-{n}-count", Label).update(str(count))
+        self.query_one("#stats-rating-mean", Label).update(rating_summary(ratings))
         self.query_one("#stats-hours-title", Label).update(
             f"Chats per hour on {day:%A %d %B %Y} (local time; hours 00-23 below the chart)")
         per_hour = [int(n) for n in s["per_hour"]]

@@ -74,8 +74,16 @@ class ChatList(OptionList):
         return f"{duration((now - chat.last_activity).total_seconds())} ago"
 
     @staticmethod
-    def row(chat: Chat, unread: int, now: datetime, width: int = 100) -> Content:
-        """One chat as one line: badge, name, question, time, unread count, RA mark."""
+    def owner(chat: Chat, me: str) -> str:
+        """Whose chat it is, in words ("" while nobody has accepted it)."""
+        if chat.owner is None:
+            return ""
+        return "with you" if chat.owner.id == me else f"with {clean_name(chat.owner.name, 30)}"
+
+    @staticmethod
+    def row(chat: Chat, unread: int, now: datetime, width: int = 100, me: str = "") -> Content:
+        """One chat as two lines: badge, name, time, unread count, RA mark; then whose chat
+        it is and the question."""
         when = ChatList.when(chat, now)
         marks = []
         if unread:
@@ -85,11 +93,14 @@ class ChatList(OptionList):
         tail = "  ".join(marks)
         name_width = max(8, width - BADGE_WIDTH - 1 - len(when) - 2 - len(tail) - 2)
         indent = " " * (BADGE_WIDTH + 1)
+        owner = ChatList.owner(chat, me)
+        owner = f"{owner} · " if owner else ""
+        question_width = max(8, width - len(indent) - len(owner))
         return Content.assemble(
             badge(chat.state, pad=True), " ",
             (clean_name(chat.patron_name, name_width).ljust(name_width), "bold"), "  ",
-            (when, "$text-muted"), "  ", (tail, "bold $accent"), "\n", indent,
-            (clean(chat.question, single_line=True, max_len=max(8, width - len(indent))), "$text-muted"),
+            (when, "$text-muted"), "  ", (tail, "bold $accent"), "\n", indent, (owner, "bold"),
+            (clean(chat.question, single_line=True, max_len=question_width), "$text-muted"),
         )
 
     @property
@@ -104,7 +115,7 @@ class ChatList(OptionList):
         if cached is not None and cached[0] is chat and cached[1] == count and cached[2] == when \
                 and cached[3] == width:
             return cached[4]
-        row = self.row(chat, count, now, width)
+        row = self.row(chat, count, now, width, self.me)
         self._rows[chat.id] = (chat, count, when, width, row)
         return row
 

@@ -92,7 +92,10 @@ class ChatPane(Vertical):
         self.transcript.append(entries)
 
     def refresh_header(self, now: datetime) -> None:
-        self.query_one(ChatHeader).show_chat(self.chat, self.me, now)
+        headers = list(self.query(ChatHeader))
+        if not headers:  # the pane is being taken down (the app is closing): nothing to draw
+            return
+        headers[0].show_chat(self.chat, self.me, now)
         self._update_controls()
 
     def _update_controls(self) -> None:
