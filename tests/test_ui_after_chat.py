@@ -17,7 +17,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Input, RadioSet, Select, Sparkline, TextArea
-from ui_support import screen_text
+from ui_support import screen_text, wait_until
 from wire import Peer, join, librarian, patron
 
 from libchat_tui.backend.clock import FakeClock
@@ -45,15 +45,6 @@ def console(backend: Backend, clock: FakeClock, tmp_path: Path) -> LibChatApp:
                       url=backend.url, token=backend.token, data_dir=tmp_path / "console", now=clock.now)
 
 
-async def until(pilot: Pilot[None], predicate: Callable[[], object], what: str) -> None:
-    """Let the app run until `predicate()` holds; at most 5 seconds."""
-    for _ in range(100):
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for: {what}\n" + screen_text(pilot.app))  # type: ignore[arg-type]
-
-
 def db(backend: Backend, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     conn = sqlite3.connect(backend.data_dir / "desk.sqlite3")
     try:
@@ -74,14 +65,14 @@ def shows(app: LibChatApp, *texts: str) -> Callable[[], bool]:
 async def opens(pilot: Pilot[None], key: str, kind: type[S]) -> S:
     """Press `key` and wait for a screen of `kind` to be in front; return it."""
     await pilot.press(key)
-    await until(pilot, lambda: isinstance(pilot.app.screen, kind), kind.__name__)
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, kind), kind.__name__)
     screen = pilot.app.screen
     assert isinstance(screen, kind)
     return screen
 
 
 async def back_to(pilot: Pilot[None], kind: type[Screen[Any]], what: str) -> None:
-    await until(pilot, lambda: isinstance(pilot.app.screen, kind), what)
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, kind), what)
 
 
 async def accept(pilot: Pilot[None], app: LibChatApp, backend: Backend,
@@ -89,18 +80,18 @@ async def accept(pilot: Pilot[None], app: LibChatApp, backend: Backend,
     """A patron asks; the librarian accepts (enter) and answers. Returns (patron, chat id)."""
     pat, joined = await join(backend.url, name="Maya [b]Lin[/b]", question=question)
     chat_id = int(joined["chat_id"])
-    await until(pilot, lambda: chat_id in app.model.chats, "the chat on the dashboard")
+    await wait_until(pilot, lambda: chat_id in app.model.chats, "the chat on the dashboard")
     await pilot.press("enter")
-    await until(pilot, lambda: state(app, chat_id) == "active", "accepted")
+    await wait_until(pilot, lambda: state(app, chat_id) == "active", "accepted")
     await pilot.press(*"Sure.", "enter")
-    await until(pilot, lambda: db(backend, "SELECT COUNT(*) FROM messages WHERE sender='librarian'")
+    await wait_until(pilot, lambda: db(backend, "SELECT COUNT(*) FROM messages WHERE sender='librarian'")
                 == [(1,)], "the answer stored")
     return pat, chat_id
 
 
 async def end(pilot: Pilot[None], app: LibChatApp, chat_id: int) -> None:
     await pilot.press("ctrl+e", "y")
-    await until(pilot, lambda: state(app, chat_id) == "ended", "ended")
+    await wait_until(pilot, lambda: state(app, chat_id) == "ended", "ended")
 
 
 async def test_note_refused_when_empty_kept_as_draft_and_never_sent_to_the_patron(
@@ -110,9 +101,9 @@ async def test_note_refused_when_empty_kept_as_draft_and_never_sent_to_the_patro
         pat, chat_id = await accept(pilot, app, backend)
         note = await opens(pilot, "ctrl+n", NoteScreen)
         await pilot.press("ctrl+s")
-        await until(pilot, shows(app, "The note is empty"), "empty note refused")
+        await wait_until(pilot, shows(app, "The note is empty"), "empty note refused")
         await pilot.press(*"  ", "enter", "ctrl+s")  # whitespace only
-        await until(pilot, shows(app, "The note is empty"), "blank note refused")
+        await wait_until(pilot, shows(app, "The note is empty"), "blank note refused")
         assert db(backend, "SELECT COUNT(*) FROM notes") == [(0,)]
 
         note.query_one(TextArea).text = ""
@@ -122,7 +113,7 @@ async def test_note_refused_when_empty_kept_as_draft_and_never_sent_to_the_patro
         await back_to(pilot, Confirm, "asked before discarding")
         await opens(pilot, "n", NoteScreen)
         await opens(pilot, "ctrl+s", DashboardScreen)
-        await until(pilot, shows(app, "Internal note saved", "Internal note — Ana"), "toast, inline")
+        await wait_until(pilot, shows(app, "Internal note saved", "Internal note — Ana"), "toast, inline")
         assert db(backend, "SELECT chat_id, author, text FROM notes") == [
             (chat_id, "Ana", "ILL; WorldCat")]
         assert app.drafts.get(f"note:{chat_id}") == ""
@@ -138,7 +129,7 @@ async def test_note_refused_when_empty_kept_as_draft_and_never_sent_to_the_patro
         await pilot.press(*"Half")
     app2 = console(backend, clock, tmp_path)
     async with app2.run_test(size=(120, 40), notifications=True) as pilot:
-        await until(pilot, lambda: getattr(app2.screen, "chat", None) is not None, "the chat shown")
+        await wait_until(pilot, lambda: getattr(app2.screen, "chat", None) is not None, "the chat shown")
         note = await opens(pilot, "ctrl+n", NoteScreen)
         assert note.query_one(TextArea).text == "Half"
         await pilot.press("escape", "y")
@@ -157,34 +148,34 @@ async def test_ticket_refuses_a_bad_email_then_saves_with_notes_only_when_chosen
         await end(pilot, app, chat_id)
         form = await opens(pilot, "ctrl+t", TicketScreen)
         body = form.query_one("#ticket-body", TextArea)
-        await until(pilot, lambda: "Sure." in body.text, "the transcript as body")
+        await wait_until(pilot, lambda: "Sure." in body.text, "the transcript as body")
         assert "Colleague note" not in body.text
         assert form.query_one("#ticket-subject", Input).value == "Hours?"
         assert form.query_one("#ticket-name", Input).value == "Maya [b]Lin[/b]"
 
         await pilot.press("ctrl+s")  # the patron gave no e-mail
-        await until(pilot, shows(app, "An e-mail address is required"), "e-mail required")
+        await wait_until(pilot, shows(app, "An e-mail address is required"), "e-mail required")
         for bad in ("maya@", "maya example.edu", "maya@edu"):
             form.query_one("#ticket-email", Input).value = bad
             await pilot.press("ctrl+s")
-            await until(pilot, shows(app, "is not a valid e-mail address"), f"{bad!r} refused")
+            await wait_until(pilot, shows(app, "is not a valid e-mail address"), f"{bad!r} refused")
         assert db(backend, "SELECT COUNT(*) FROM tickets") == [(0,)]
 
         form.query_one(Checkbox).focus()
         await pilot.press("space")
-        await until(pilot, lambda: "Colleague note" in body.text, "notes included when ticked")
+        await wait_until(pilot, lambda: "Colleague note" in body.text, "notes included when ticked")
         await pilot.press("space")
-        await until(pilot, lambda: "Colleague note" not in body.text, "and left out again")
+        await wait_until(pilot, lambda: "Colleague note" not in body.text, "and left out again")
         form.query_one("#ticket-email", Input).value = "maya@example.edu"
         await opens(pilot, "ctrl+s", DashboardScreen)
-        await until(pilot, shows(app, "Ticket #1 created"), "toast")
+        await wait_until(pilot, shows(app, "Ticket #1 created"), "toast")
 
         # A chat the desk does not know: refused with the desk's reason, nothing stored.
         app.push_screen(TicketScreen(replace(app.model.chats[chat_id], id=9999,
                                              patron_email="maya@example.edu")))
-        await until(pilot, shows(app, "write the body yourself"), "no transcript to prefill")
+        await wait_until(pilot, shows(app, "write the body yourself"), "no transcript to prefill")
         await pilot.press("ctrl+s")
-        await until(pilot, shows(app, "Not saved", "There is no chat 9999"), "refused by the desk")
+        await wait_until(pilot, shows(app, "Not saved", "There is no chat 9999"), "refused by the desk")
         assert isinstance(app.screen, TicketScreen)
     stored = await lib.ok("transcript", chat_id=chat_id)
     assert db(backend, "SELECT chat_id, name, email, subject, status, source, body FROM tickets") == [
@@ -202,19 +193,19 @@ async def test_analytics_required_fields_read_scale_and_editing_the_entry(
         await clock.advance(300)
         await end(pilot, app, chat_id)
         form = await opens(pilot, "ctrl+r", AnalyticsScreen)
-        await until(pilot, lambda: bool(form.query("#ra-read_scale")), "fields from the dataset")
+        await wait_until(pilot, lambda: bool(form.query("#ra-read_scale")), "fields from the dataset")
         assert "duration 5 min" in screen_text(app) and "First question: Interlibrary" in screen_text(app)
         await pilot.press("ctrl+s")
-        await until(pilot, shows(app, "Question type is required"), "question type required")
+        await wait_until(pilot, shows(app, "Question type is required"), "question type required")
         form.query_one("#ra-question_type", Select).value = "reference"
         await pilot.press("ctrl+s")
-        await until(pilot, shows(app, "READ scale is required"), "READ scale required")
+        await wait_until(pilot, shows(app, "READ scale is required"), "READ scale required")
         assert form.focused is form.query_one("#ra-read_scale")
         await pilot.press("7")
-        await until(pilot, shows(app, "7 is not a level"), "READ 7 refused")
+        await wait_until(pilot, shows(app, "7 is not a level"), "READ 7 refused")
         assert form.query_one("#ra-read_scale", RadioSet).pressed_index == -1
         await pilot.press("ctrl+s")
-        await until(pilot, shows(app, "READ scale is required"), "still nothing chosen")
+        await wait_until(pilot, shows(app, "READ scale is required"), "still nothing chosen")
         assert db(backend, "SELECT COUNT(*) FROM analytics") == [(0,)]
 
         await pilot.press("4")
@@ -222,8 +213,8 @@ async def test_analytics_required_fields_read_scale_and_editing_the_entry(
         form.query_one("#ra-topics", Input).value = "ILL, theses, ill,  "
         form.query_one("#ra-answer_summary", TextArea).text = "Sent the ILL form."
         await opens(pilot, "ctrl+s", DashboardScreen)
-        await until(pilot, lambda: "Chat" in app.model.chats[chat_id].analytics, "chat marked")
-        await until(pilot, shows(app, "Added to Reference Analytics (Chat)"), "toast")
+        await wait_until(pilot, lambda: "Chat" in app.model.chats[chat_id].analytics, "chat marked")
+        await wait_until(pilot, shows(app, "Added to Reference Analytics (Chat)"), "toast")
         [(fields,)] = db(backend, "SELECT fields FROM analytics WHERE chat_id=? AND dataset='Chat'", chat_id)
         assert json.loads(fields) | {"date_time": None} == {
             "question_type": "reference", "read_scale": 4, "topics": ["ILL", "theses"],
@@ -232,13 +223,13 @@ async def test_analytics_required_fields_read_scale_and_editing_the_entry(
 
         # Added once: opening it again edits the same entry.
         form = await opens(pilot, "ctrl+r", AnalyticsScreen)
-        await until(pilot, shows(app, "editing the existing entry"), "opened to edit")
+        await wait_until(pilot, shows(app, "editing the existing entry"), "opened to edit")
         assert form.query_one("#ra-read_scale", RadioSet).pressed_index == 3
         assert form.query_one("#ra-topics", Input).value == "ILL, theses"
         form.query_one("#ra-read_scale").focus()
         await pilot.press("5", "ctrl+s")
         await back_to(pilot, DashboardScreen, "entry updated")
-        await until(pilot, shows(app, "Reference Analytics entry updated"), "toast")
+        await wait_until(pilot, shows(app, "Reference Analytics entry updated"), "toast")
     [(fields,)] = db(backend, "SELECT fields FROM analytics")
     assert json.loads(fields)["read_scale"] == 5
     # The desk refuses what the form cannot produce, and stores nothing.
@@ -256,7 +247,7 @@ async def test_no_dataset_configured_is_said_and_nothing_opens(clock: FakeClock,
         async with app.run_test(size=(120, 40), notifications=True) as pilot:
             await accept(pilot, app, server)
             await pilot.press("ctrl+r")
-            await until(pilot, shows(app, "No Reference Analytics dataset is configured"), "said")
+            await wait_until(pilot, shows(app, "No Reference Analytics dataset is configured"), "said")
             assert isinstance(app.screen, DashboardScreen)
     finally:
         await server.stop()
@@ -276,33 +267,33 @@ async def test_close_then_history_search_with_awkward_input_and_a_note_from_hist
                      fields={"question_type": "reference", "read_scale": 3})
         await end(pilot, app, chat_id)
         await pilot.press("ctrl+w", "y")
-        await until(pilot, lambda: state(app, chat_id) == "gone", "closed: off the dashboard")
+        await wait_until(pilot, lambda: state(app, chat_id) == "gone", "closed: off the dashboard")
         assert db(backend, "SELECT state FROM chats") == [("closed",)]
 
         history = await opens(pilot, "f3", HistoryScreen)
-        await until(pilot, lambda: history.shown_query == "", "all closed chats")
+        await wait_until(pilot, lambda: history.shown_query == "", "all closed chats")
         assert history.query_one(DataTable).row_count == 1
         expected = {'"': 1, "*": 0, "NEAR(": 1, "-": 0, "-draft": 1, '"NEAR(': 1, "zurich": 1,
                     "Zürich": 1, "miserables": 1, "東京": 1, "worldcat": 1, "nothing-like-it": 0}
         for query, count in expected.items():
             history.query_one(Input).value = query
-            await until(pilot, lambda q=query: history.shown_query == q, f"searched {query!r}")
+            await wait_until(pilot, lambda q=query: history.shown_query == q, f"searched {query!r}")
             assert history.query_one(DataTable).row_count == count, query
         assert "Refused" not in screen_text(app)
-        await until(pilot, shows(app, "No closed chat matches “nothing-like-it”"), "said so")
+        await wait_until(pilot, shows(app, "No closed chat matches “nothing-like-it”"), "said so")
 
         history.query_one(Input).value = "worldcat"
-        await until(pilot, lambda: history.shown_query == "worldcat", "note text found")
+        await wait_until(pilot, lambda: history.shown_query == "worldcat", "note text found")
         await pilot.press("down", "enter")
         await back_to(pilot, ChatRecordScreen, "the chat, read-only")
-        await until(pilot, shows(app, "Ticket #1", "Reference Analytics", "Checked WorldCat twice"),
+        await wait_until(pilot, shows(app, "Ticket #1", "Reference Analytics", "Checked WorldCat twice"),
                     "transcript, note, ticket, analytics")
         await opens(pilot, "ctrl+n", NoteScreen)
         await pilot.press(*"Mailed", "ctrl+s")
         await back_to(pilot, ChatRecordScreen, "saved")
-        await until(pilot, shows(app, "Mailed"), "shown in the record")
+        await wait_until(pilot, shows(app, "Mailed"), "shown in the record")
         await pilot.press("escape")
-        await until(pilot, lambda: app.screen is history, "back in history")
+        await wait_until(pilot, lambda: app.screen is history, "back in history")
     assert db(backend, "SELECT text FROM notes ORDER BY id") == [("Checked WorldCat twice",),
                                                                   ("Mailed",)]
 
@@ -322,9 +313,9 @@ async def test_tickets_screen_open_first_live_close_and_the_patrons_ticket(
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         screen = await opens(pilot, "f2", TicketsScreen)
         table = screen.query_one(DataTable)
-        await until(pilot, lambda: table.row_count == 2, "both tickets")
+        await wait_until(pilot, lambda: table.row_count == 2, "both tickets")
         assert [table.get_row_at(i)[:2] for i in range(2)] == [["2", "● open"], ["1", "✓ closed"]]
-        await until(pilot, shows(app, "Ticket #2 · OPEN", "Body [red]text[/red]", "Second question"),
+        await wait_until(pilot, shows(app, "Ticket #2 · OPEN", "Body [red]text[/red]", "Second question"),
                     "the ticket with its chat's transcript")
         await pilot.press("enter")
         assert screen.focused is not None and screen.focused.id == "ticket-transcript"
@@ -333,13 +324,13 @@ async def test_tickets_screen_open_first_live_close_and_the_patrons_ticket(
 
         await lib.ok("create_ticket", chat_id=chats[0], name="Ann", email="ann@example.edu",
                      subject="Newest", body="")
-        await until(pilot, lambda: table.row_count == 3, "a new ticket arrives live")
+        await wait_until(pilot, lambda: table.row_count == 3, "a new ticket arrives live")
         assert table.get_row_at(0)[0] == "3"
         assert screen.current is not None and screen.current["id"] == 2  # the highlight stayed
         await pilot.press("c", "y")
-        await until(pilot, lambda: db(backend, "SELECT status FROM tickets WHERE id=2") == [("closed",)],
+        await wait_until(pilot, lambda: db(backend, "SELECT status FROM tickets WHERE id=2") == [("closed",)],
                     "closed with c")
-        await until(pilot, shows(app, "Ticket #2 closed"), "toast")
+        await wait_until(pilot, shows(app, "Ticket #2 closed"), "toast")
         await pilot.press("c")  # already closed: nothing happens
         assert db(backend, "SELECT COUNT(*) FROM tickets WHERE status='open'") == [(1,)]
 
@@ -353,7 +344,7 @@ async def test_tickets_screen_open_first_live_close_and_the_patrons_ticket(
         late = await patron(backend.url)
         await late.ok("resume", token=joined["resume_token"], last_message_id=0)
         await late.ok("ticket", email="sam@example.edu", details="Still need the hours.")
-        await until(pilot, lambda: table.row_count == 4, "the patron's ticket arrives")
+        await wait_until(pilot, lambda: table.row_count == 4, "the patron's ticket arrives")
         assert table.get_row_at(0)[:3] == ["4", "● open", "patron"]
         await opens(pilot, "escape", DashboardScreen)
 
@@ -389,7 +380,7 @@ async def test_export_patron_and_librarian_copies_match_the_store(
                                (folder / f"chat-{chat_id}-patron.md" / "x.md", "Could not write")):
             path.value = str(value)
             await pilot.press("ctrl+s")
-            await until(pilot, shows(app, refusal), refusal)
+            await wait_until(pilot, shows(app, refusal), refusal)
         await opens(pilot, "escape", DashboardScreen)
     stored = await lib.ok("transcript", chat_id=chat_id)
     patron_copy = (folder / f"chat-{chat_id}-patron.md").read_text(encoding="utf-8")
@@ -423,7 +414,7 @@ async def test_statistics_for_a_day_and_a_day_that_is_not_a_date(
         today = clock.now().astimezone().date()  # today, by the desk's clock, in local time
         hour = clock.now().astimezone().hour
         assert stats.query_one(Input).value == today.isoformat()
-        await until(pilot, lambda: stats.result is not None, "the day's figures")
+        await wait_until(pilot, lambda: stats.result is not None, "the day's figures")
         figures = {key: str(stats.query_one(f"#stats-{key}").render()) for key in
                    ("chats", "answered", "missed", "wait", "length")}
         assert figures == {"chats": "2", "answered": "1", "missed": "1", "wait": "30 s",
@@ -437,9 +428,9 @@ async def test_statistics_for_a_day_and_a_day_that_is_not_a_date(
         for bad in ("2026-02-30", "yesterday", "28/11/2026", "20261128"):
             stats.query_one(Input).value = bad
             await pilot.press("enter")
-            await until(pilot, shows(app, "is not a date"), f"{bad!r} refused")
+            await wait_until(pilot, shows(app, "is not a date"), f"{bad!r} refused")
         assert stats.day == today  # the figures shown are still the last good day's
         await pilot.press("pageup")
-        await until(pilot, lambda: stats.day == today - timedelta(days=1), "the day before")
-        await until(pilot, shows(app, "No chats that day."), "an empty day")
+        await wait_until(pilot, lambda: stats.day == today - timedelta(days=1), "the day before")
+        await wait_until(pilot, shows(app, "No chats that day."), "an empty day")
         await opens(pilot, "escape", DashboardScreen)

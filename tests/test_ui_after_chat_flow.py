@@ -115,7 +115,7 @@ async def test_after_chat_workflow(backend: Backend, clock: FakeClock, tmp_path:
         history = app.screen
         for query in ['"', "*", "NEAR(", "-", "WorldCat", "théses", "Maya"]:
             history.query_one(Input).value = query
-            await pilot.pause(0.4)
+            await wait_until(pilot, lambda q=query: history.shown_query == q, f"searched {query!r}")
         history.query_one(Input).value = "worldcat"
         await wait_until(pilot, lambda: history.query_one(DataTable).row_count == 1, "note found")
         history.query_one(DataTable).focus()

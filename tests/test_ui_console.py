@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ui_support import make_app, screen_strips, screen_text, wait_until
+from ui_support import Toasts, make_app, screen_strips, screen_text, wait_until
 from wire import join
 
 from libchat_tui.backend.clock import FakeClock
 from libchat_tui.backend.runtime import Backend
+from libchat_tui.sanitize import clean
 from libchat_tui.ui.badges import hm
 from libchat_tui.ui.screens.confirm import Confirm
 from libchat_tui.ui.screens.dashboard import DashboardScreen
@@ -61,7 +62,7 @@ async def test_accept_send_receive_end_close(backend: Backend, clock: FakeClock,
 
 
 async def test_end_confirmation_can_be_declined(backend: Backend, clock: FakeClock, tmp_path: Path) -> None:
-    _pat, joined = await join(backend.url)
+    pat, joined = await join(backend.url)
     app = make_app(backend, clock, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: joined["chat_id"] in app.model.chats)
@@ -71,7 +72,13 @@ async def test_end_confirmation_can_be_declined(backend: Backend, clock: FakeClo
         await wait_until(pilot, lambda: isinstance(app.screen, Confirm))
         await pilot.press("n")
         await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
-        await pilot.pause(0.1)
+        # A line sent after the "no" reaches the patron: whatever the console sent before it
+        # (an End, had it gone out) has been handled by the desk by then.
+        await wait_until(pilot, lambda: isinstance(app.focused, Composer), "back in the composer")
+        await pilot.press(*"Still here", "enter")
+        assert (await pat.next_event("message"))["message"]["text"] == "Still here"
+        await wait_until(pilot, lambda: "Still here" in screen_text(app), "own line")
+        assert not any(frame["type"] == "state" and frame.get("state") == "ended" for frame in pat.seen)
         assert state_of(app, joined["chat_id"]) == "active"
 
 
@@ -145,7 +152,8 @@ async def test_injection_payloads_are_shown_literally(
         await wait_until(pilot, lambda: state_of(app, joined["chat_id"]) == "active")
         await pat.ok("message", text=f"M{payload}")
         await wait_until(pilot, lambda: app.model.chats[joined["chat_id"]].message_count >= 3)
-        await pilot.pause(0.2)
+        # The patron's line on screen, as the sanitiser shows it: the whole chat is drawn.
+        await wait_until(pilot, lambda: clean(f"M{payload}") in screen_text(app), "the patron's line")
         for strip in screen_strips(app):
             for segment in strip:
                 assert not any(ch in segment.text for ch in "\x1b\x07\x9b\x9d\u202e"), segment
@@ -213,7 +221,8 @@ async def test_keys_are_remappable_and_footer_follows_state(
     app = make_app(backend, clock, tmp_path, config='[keys]\nend-chat = "f9"\n[appearance]\nbell = false\n')
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: joined["chat_id"] in app.model.chats)
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: "⏎ Accept" in screen_text(app).splitlines()[-1],
+                         "the footer drawn for the waiting chat")
         footer = screen_text(app).splitlines()[-1]
         assert "End chat" not in footer  # a waiting chat cannot be ended
         await pilot.press("enter")
@@ -221,8 +230,11 @@ async def test_keys_are_remappable_and_footer_follows_state(
         await wait_until(pilot, lambda: "End chat" in screen_text(app).splitlines()[-1], "footer")
         assert "f9" in screen_text(app).splitlines()[-1]
         await pilot.press("ctrl+e")  # the old key does nothing now
-        await pilot.pause(0.1)
-        assert not isinstance(app.screen, Confirm)
+        await pilot.press("f1")  # keys are handled in order: help opens once ctrl+e has been
+        await wait_until(pilot, lambda: isinstance(app.screen, KeyHelp), "help")
+        assert not any(isinstance(screen, Confirm) for screen in app.screen_stack)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
         await pilot.press("f9")
         await wait_until(pilot, lambda: isinstance(app.screen, Confirm), "remapped key")
 
@@ -232,13 +244,15 @@ async def test_palette_offers_only_what_applies(backend: Backend, clock: FakeClo
     app = make_app(backend, clock, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: joined["chat_id"] in app.model.chats)
-        await pilot.pause(0.2)
-        titles = [c.title for c in app.get_system_commands(app.screen)]
-        assert "Accept chat with Pat" in titles and "End chat" not in titles
+
+        def titles() -> list[str]:
+            return [c.title for c in app.get_system_commands(app.screen)]
+
+        await wait_until(pilot, lambda: "Accept chat with Pat" in titles(), "offered: accept")
+        assert "End chat" not in titles()
         await pilot.press("enter")
         await wait_until(pilot, lambda: state_of(app, joined["chat_id"]) == "active")
-        titles = [c.title for c in app.get_system_commands(app.screen)]
-        assert "End chat" in titles and "Close chat" not in titles
+        assert "End chat" in titles() and "Close chat" not in titles()
 
 
 async def test_new_chat_rings_and_toasts_and_unread_clears(
@@ -247,11 +261,13 @@ async def test_new_chat_rings_and_toasts_and_unread_clears(
     app = make_app(backend, clock, tmp_path, config="[appearance]\nbell = true\n")
     rings: list[int] = []
     app.bell = lambda: rings.append(1)  # type: ignore[method-assign]
-    async with app.run_test(size=(120, 40)) as pilot:
+    toasts = Toasts()
+    async with app.run_test(size=(120, 40), message_hook=toasts) as pilot:
         await wait_until(pilot, lambda: app.client is not None and app.client.online)
         pat, joined = await join(backend.url, name="Ring [b]me[/b]")
         await wait_until(pilot, lambda: rings, "bell")
-        assert any("New chat from Ring [b]me[/b]" in n.message for n in app._notifications)
+        await wait_until(pilot, lambda: any("New chat from Ring [b]me[/b]" in m for m in toasts.messages),
+                         "toast")
         _b, other = await join(backend.url, name="Other")
         await wait_until(pilot, lambda: other["chat_id"] in app.model.chats)
         await pilot.press("enter")  # accept the first one
@@ -277,10 +293,20 @@ async def test_whole_hostile_corpus_through_the_app(backend: Backend, clock: Fak
             await peer.ok("message", text=("M" + text)[:4000])
             await peer.close()
         await wait_until(pilot, lambda: len(app.model.chats) == len(HOSTILE), "all chats", timeout=15)
-        chat_list = app.screen.query_one(ChatList)
+        dashboard = app.screen
+        assert isinstance(dashboard, DashboardScreen)
+        chat_list = dashboard.query_one(ChatList)
+
+        def in_the_pane() -> bool:
+            """The highlighted chat is in the pane with its transcript loaded."""
+            shown, chat_id = dashboard.chat, chat_list.chat_id
+            return shown is not None and shown.id == chat_id and chat_id in app.model.transcripts \
+                and dashboard.query_one("#transcript").entry_count > 0
+
         for _ in range(len(HOSTILE)):  # show each chat in the pane
             chat_list.action_cursor_down()
-            await pilot.pause(0.1)
+            await wait_until(pilot, in_the_pane, "the highlighted chat and its transcript in the pane")
+            await pilot.pause()  # and drawn
             for strip in screen_strips(app):
                 for segment in strip:
                     assert not any(0x80 <= ord(c) < 0xA0 or (ord(c) < 0x20 and c not in "\n\t")

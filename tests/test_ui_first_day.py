@@ -11,7 +11,7 @@ from typing import Any
 
 from textual import events
 from textual.widgets import Checkbox, Input, Select, TextArea
-from ui_support import make_app, screen_text, wait_until
+from ui_support import Toasts, make_app, screen_text, wait_until
 from wire import join, librarian
 
 from libchat_tui.backend.clock import FakeClock
@@ -119,8 +119,9 @@ async def test_offline_note_is_queued_said_closed_and_can_be_withdrawn(
     _pat, joined = await join(backend.url, name="Maya")
     chat_id = int(joined["chat_id"])
     app = make_app(backend, clock, tmp_path)
+    toasts = Toasts()
     try:
-        async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        async with app.run_test(size=(120, 40), notifications=True, message_hook=toasts) as pilot:
             await wait_until(pilot, lambda: chat_id in app.model.chats)
             await pilot.press("enter")
             await wait_until(pilot, lambda: state(app, chat_id) == "active")
@@ -131,8 +132,8 @@ async def test_offline_note_is_queued_said_closed_and_can_be_withdrawn(
             await wait_until(pilot, lambda: isinstance(app.screen, NoteScreen))
             await pilot.press(*"Call back on Monday", "ctrl+s")
             await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), "closed")
-            assert any("queued: will be saved when the desk is back" in n.message.lower()
-                       for n in app._notifications)
+            await wait_until(pilot, lambda: any("queued: will be saved when the desk is back" in m.lower()
+                                                for m in toasts.messages), "said it is queued")
             assert app.client is not None and app.client.queued == 1
 
             # Reopened: the queued note is shown; throwing it away withdraws it.
@@ -145,7 +146,7 @@ async def test_offline_note_is_queued_said_closed_and_can_be_withdrawn(
             await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
             await wait_until(pilot, lambda: app.client is not None and app.client.queued == 0,
                              "withdrawn")
-            assert any("Withdrawn" in n.message for n in app._notifications)
+            await wait_until(pilot, lambda: any("Withdrawn" in m for m in toasts.messages), "said so")
 
             # A save that had already left (sent just before the desk went away) cannot be
             # taken back: the dialog says so.
@@ -158,16 +159,15 @@ async def test_offline_note_is_queued_said_closed_and_can_be_withdrawn(
             await pilot.press("ctrl+n")
             await wait_until(pilot, lambda: isinstance(app.screen, NoteScreen))
             await pilot.press("escape", "y")
-            await wait_until(pilot, lambda: any("Too late to take it back" in n.message
-                                                for n in app._notifications), "said it left")
+            await wait_until(pilot, lambda: any("Too late to take it back" in m for m in toasts.messages),
+                             "said it left")
 
             backend = Backend(data_dir=tmp_path / "data", clock=clock, token="t", port=port)
             await backend.start()
             await wait_until(pilot, lambda: app.status.state == "online", "back", timeout=15)
             await wait_until(pilot, lambda: app.client is not None and app.client.queued == 0,
                              "the note that had left is stored once")
-            await wait_until(pilot, lambda: any(n.message == "Internal note saved"
-                                                for n in app._notifications), "and said so")
+            await wait_until(pilot, lambda: "Internal note saved" in toasts.messages, "and said so")
             await pilot.press("ctrl+n")
             await wait_until(pilot, lambda: isinstance(app.screen, NoteScreen))
             await pilot.press(*"Second thought", "ctrl+s")
@@ -364,25 +364,23 @@ async def test_message_queued_offline_shows_in_the_transcript_and_quit_warns(
 async def test_new_chat_toasts_coalesce_and_stay_off_dialogs(backend: Backend, clock: FakeClock,
                                                          tmp_path: Path) -> None:
     app = make_app(backend, clock, tmp_path)
-    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+    toasts = Toasts()
+    async with app.run_test(size=(120, 40), notifications=True, message_hook=toasts) as pilot:
         await wait_until(pilot, lambda: app.client is not None and app.client.online)
         _a, first = await join(backend.url, name="First")
         await wait_until(pilot, lambda: first["chat_id"] in app.model.chats)
         for name in ("Second", "Third", "Fourth"):
             await join(backend.url, name=name)
         await wait_until(pilot, lambda: len(app.model.chats) == 4, "four chats")
-        await wait_until(pilot, lambda: any("4 new chats waiting" in n.message
-                                            for n in app._notifications), "one coalesced toast",
-                         timeout=8)
-        new_chat = [n for n in app._notifications if n.title == "New chat"]
-        assert len(new_chat) <= 2  # "New chat from First", then one for the rest
-        # Toasts sit at the top, off the composer and the buttons at the bottom.
-        from textual.widgets._toast import Toast
-
-        await wait_until(pilot, lambda: bool(app.screen.query(Toast)), "a toast on screen")
+        await wait_until(pilot, lambda: any("4 new chats waiting" in m for m in toasts.messages),
+                         "one coalesced toast", timeout=8)
+        assert toasts.titles.count("New chat") <= 2  # "New chat from First", then one for the rest
+        # Toasts sit at the top, off the composer and the buttons at the bottom. (By type name:
+        # Textual does not export its Toast widget.)
+        await wait_until(pilot, lambda: bool(app.screen.query("Toast")), "a toast on screen")
         composer = app.screen.query_one("#composer")
         buttons = app.screen.query_one("#chat-actions")
-        for toast in app.screen.query(Toast):
+        for toast in app.screen.query("Toast"):
             assert not toast.region.overlaps(composer.region)
             assert not toast.region.overlaps(buttons.region)
 
@@ -390,14 +388,16 @@ async def test_new_chat_toasts_coalesce_and_stay_off_dialogs(backend: Backend, c
         await pilot.press("down", "enter")
         await wait_until(pilot, lambda: any(c.state.value == "active" for c in app.model.chats.values()))
         app.clear_notifications()
+        toasts.clear()
         await pilot.press("ctrl+n")
         await wait_until(pilot, lambda: isinstance(app.screen, NoteScreen))
         _e, fifth = await join(backend.url, name="Fifth")
         await wait_until(pilot, lambda: fifth["chat_id"] in app.model.chats, "fifth")
-        assert not any(n.title == "New chat" for n in app._notifications)
+        await pilot.pause()  # the app has handled what it posted along with the fifth chat
+        assert "New chat" not in toasts.titles
         await pilot.press("escape")
-        await wait_until(pilot, lambda: any("new chats waiting" in n.message
-                                            for n in app._notifications), "the count, after", timeout=8)
+        await wait_until(pilot, lambda: any("new chats waiting" in m for m in toasts.messages),
+                         "the count, after", timeout=8)
 
 
 # --- the patron client: resume after being killed, thanked once ---------------------------------

@@ -6,12 +6,16 @@ import json
 import sqlite3
 from pathlib import Path
 
-from ui_support import make_app, screen_text, wait_until
+from textual.message import Message
+from textual.worker import Worker, WorkerState
+from ui_support import Toasts, make_app, screen_text, wait_until
 from wire import join
 
 from libchat_tui.backend.clock import FakeClock
 from libchat_tui.backend.runtime import Backend
 from libchat_tui.ui.widgets.composer import Composer
+
+FINISHED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
 
 
 async def test_backend_restart_under_the_console(tmp_path: Path, clock: FakeClock) -> None:
@@ -21,8 +25,9 @@ async def test_backend_restart_under_the_console(tmp_path: Path, clock: FakeCloc
     pat, joined = await join(backend.url, name="Maya")
     chat_id = joined["chat_id"]
     app = make_app(backend, clock, tmp_path)
+    toasts = Toasts()
     try:
-        async with app.run_test(size=(120, 40)) as pilot:
+        async with app.run_test(size=(120, 40), message_hook=toasts) as pilot:
             await wait_until(pilot, lambda: chat_id in app.model.chats)
             await pilot.press("enter")
             await wait_until(pilot, lambda: app.model.chats[chat_id].state.value == "active")
@@ -41,7 +46,8 @@ async def test_backend_restart_under_the_console(tmp_path: Path, clock: FakeCloc
             await wait_until(pilot, lambda: app.client is not None and app.client.queued == 0, "delivered")
             assert "not yet delivered" not in screen_text(app)
             assert "Connection lost" not in screen_text(app)
-            assert any("Reconnected to the desk" in n.message for n in app._notifications)
+            await wait_until(pilot, lambda: any("Reconnected to the desk" in m for m in toasts.messages),
+                             "said so")
             # The restart made the chat reconnecting (the patron's socket died with the desk).
             await wait_until(pilot, lambda: app.model.chats[chat_id].state.value == "reconnecting")
             last = backend.desk.store.last_seq
@@ -85,8 +91,16 @@ async def test_wrong_token_stops_with_a_clear_message(backend: Backend, clock: F
                                                        tmp_path: Path) -> None:
     app = make_app(backend, clock, tmp_path)
     app.token = "wrong"
-    async with app.run_test(size=(120, 40)) as pilot:
+    connection: list[Worker.StateChanged] = []
+
+    def hook(message: Message) -> None:
+        if isinstance(message, Worker.StateChanged) and message.worker.name == "connection":
+            connection.append(message)
+
+    async with app.run_test(size=(120, 40), message_hook=hook) as pilot:
         await wait_until(pilot, lambda: app.status.state == "failed", "failed")
         await wait_until(pilot, lambda: "refused this token" in screen_text(app), "message")
-        await pilot.pause(0.5)
-        assert app.status.state == "failed"  # no retry loop
+        # No retry loop: the connection worker has returned, and the state stays "failed".
+        await wait_until(pilot, lambda: any(m.state in FINISHED for m in connection),
+                         "the connection given up")
+        assert app.status.state == "failed"

@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 
 import pytest
 from textual.pilot import Pilot
-from ui_support import make_app, wait_until
+from ui_support import make_app, screen_text, wait_until
 from wire import join
 
 from libchat_tui.backend.clock import FakeClock
 from libchat_tui.backend.runtime import Backend
+from libchat_tui.ui.widgets.chat_list import ChatList
 
 T = TypeVar("T")
 
@@ -78,8 +79,10 @@ def test_dashboard_with_an_open_chat(snap_compare, desk: ThreadedDesk, tmp_path:
         await pilot.press(*"Yes - interlibrary loan. What is the title?", "enter")
         await wait_until(pilot, lambda: app.model.chats[1].message_count >= 3)
         await wait_until(pilot, lambda: app.screen.query_one("#transcript").entry_count >= 3)
+        await wait_until(pilot, lambda: "Yes - interlibrary loan." in screen_text(app), "the answer drawn")
         await pilot.press("escape")  # focus the list: no blinking cursor in the picture
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: isinstance(app.focused, ChatList), "the list focused")
+        await pilot.wait_for_scheduled_animations()
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
@@ -94,7 +97,10 @@ def test_dashboard_ended_chat(snap_compare, desk: ThreadedDesk, tmp_path: Path) 
         await wait_until(pilot, lambda: app.model.chats[1].state.value == "active")
         await pilot.press("ctrl+e", "y")
         await wait_until(pilot, lambda: app.model.chats[1].state.value == "ended")
+        await wait_until(pilot, lambda: "■ ENDED" in screen_text(app) and "Chat ended by you" in
+                         screen_text(app), "the ended chat drawn")
         await pilot.press("escape")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: isinstance(app.focused, ChatList), "the list focused")
+        await pilot.wait_for_scheduled_animations()
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

@@ -1,10 +1,13 @@
-"""Helpers for Pilot tests: the real app on a real backend, and waiting on conditions."""
+"""Helpers for Pilot tests: the real app on a real backend, waiting on conditions, and the
+app's toasts as it posted them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
+from textual.message import Message
+from textual.notifications import Notification, Notify
 from textual.pilot import Pilot
 from textual.strip import Strip
 
@@ -25,17 +28,49 @@ def make_app(backend: Backend, clock: FakeClock, tmp_path: Path, name: str = "An
 
 async def wait_until(pilot: Pilot[None], predicate: Callable[[], object], what: str = "",
                      timeout: float = 5.0) -> None:
-    """Let the app run until `predicate()` holds (bounded; fails with `what`)."""
+    """Let the app run until `predicate()` holds (bounded; fails with `what` and the screen)."""
     steps = int(timeout / 0.02)
     for _ in range(steps):
         if predicate():
             return
         await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what or predicate}")
+    try:
+        shown = screen_text(pilot.app)  # type: ignore[arg-type]
+    except Exception as exc:  # no screen to show (the app has gone)
+        shown = f"(no screen: {exc!r})"
+    raise AssertionError(f"timed out waiting for {what or predicate}\n{shown}")
+
+
+class Toasts:
+    """Every notification the app raised, in order: pass as `run_test(message_hook=toasts)`.
+
+    `App.notify` posts a `Notify` message to the app; the hook sees each one as it is
+    handled, whether or not the toast is still on screen.
+    """
+
+    def __init__(self) -> None:
+        self.notifications: list[Notification] = []
+
+    def __call__(self, message: Message) -> None:
+        if isinstance(message, Notify):
+            self.notifications.append(message.notification)
+
+    @property
+    def messages(self) -> list[str]:
+        return [n.message for n in self.notifications]
+
+    @property
+    def titles(self) -> list[str]:
+        return [n.title for n in self.notifications]
+
+    def clear(self) -> None:
+        """Forget what was raised so far (alongside `app.clear_notifications()`)."""
+        self.notifications.clear()
 
 
 def screen_strips(app: LibChatApp) -> list[Strip]:
     """The whole screen as the compositor renders it for the terminal."""
+    # Private, on purpose: Textual has no public way to read the rendered screen as text.
     return app.screen._compositor.render_strips()  # type: ignore[no-any-return]
 
 
