@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from textual.content import Content
 from textual.widgets import Static
@@ -21,9 +22,11 @@ class ChatHeader(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
+        self._last: tuple[str, list[Any]] | None = None  # what is shown: redraw only on change
 
     def show_chat(self, chat: Chat | None, me: str, now: datetime) -> None:
         if chat is None:
+            self._last = None
             self.update(Content.styled("No chat selected — pick one from the list.", "$text-muted"))
             return
         parts: list[str | Content | tuple[str, str]] = [
@@ -45,4 +48,8 @@ class ChatHeader(Static):
             extras.append("✓ added to Reference Analytics (" + ", ".join(chat.analytics) + ")")
         if extras:
             parts += ["\n", ("   ".join(extras), "$text-muted")]
-        self.update(Content.assemble(*parts))
+        content = Content.assemble(*parts)
+        shown = (content.plain, list(content.spans))
+        if shown != self._last:  # the same words as a second ago: no repaint
+            self._last = shown
+            self.update(content)

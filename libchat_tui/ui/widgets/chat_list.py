@@ -173,13 +173,16 @@ class ChatList(OptionList):
     def update_rows(self, chats: list[Chat], unread: dict[int, int], now: datetime) -> None:
         """Redraw just these chats' rows (their position did not change)."""
         width = self._row_width
+        changed = False
         for chat in chats:
             index = self._index.get(chat.id)
             if index is not None:
                 row = self._row(chat, unread, now, width)
                 if self.options[index].prompt is not row:
                     self.replace_option_prompt_at_index(index, row)
-        self.refresh()
+                    changed = True
+        if changed:  # an idle desk costs no frame: "waiting 2 min" reads the same for a minute
+            self.refresh()
 
     def on_resize(self) -> None:
         width = self.scrollable_content_region.width
