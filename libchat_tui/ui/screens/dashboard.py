@@ -221,6 +221,8 @@ class DashboardScreen(ReportsWorkerFailures, Screen[None]):
 
     def tick(self) -> None:
         """Once a second: countdowns, waiting times and "N s ago", for the rows on screen."""
+        if not self.is_attached or not list(self.query(ChatList)):  # the app is closing
+            return
         now = self.app.now()
         if self.pane.chat is not None:
             self.pane.refresh_header(now)
