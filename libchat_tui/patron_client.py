@@ -5,7 +5,7 @@ chat; it survives dropped connections (`resume()` opens a new socket with the st
 resume token). The bookkeeping is the shared sans-I/O `CommandSession`: a command whose
 reply was lost stays pending, and `resume()` sends it again with the same id and
 `retry`, so the desk stores a message once however often the connection drops. Events
-arrive as typed frames (protocol.py) on `events`, or through `async for`.
+arrive as typed frames (protocol/) on `events`, or through `async for`.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Input
-from ui_support import make_app, screen_strips, screen_text, wait_until
+from ui_support import Toasts, make_app, screen_strips, screen_text, wait_until
 from wire import join, librarian, patron
 
 from libchat_tui.backend.clock import FakeClock
@@ -155,9 +155,10 @@ async def test_theme_picker_in_the_palette_offers_both(
 async def test_an_unknown_theme_is_named_not_silently_ignored(
         backend: Backend, clock: FakeClock, tmp_path: Path) -> None:
     app = make_app(backend, clock, tmp_path, config='[appearance]\ntheme = "hi-contrast"\nbell = false\n')
-    async with app.run_test(size=(120, 40)) as pilot:
+    toasts = Toasts()
+    async with app.run_test(size=(120, 40), message_hook=toasts) as pilot:
         await wait_until(pilot, lambda: any("'hi-contrast' is not a theme" in n.message and "high-contrast"
-                                            in n.message for n in app._notifications), "a warning")
+                                            in n.message for n in toasts.notifications), "a warning")
         assert app.theme == "textual-dark"
 
 

@@ -1,6 +1,6 @@
 """One patron's WebSocket on `/patron`: at most one chat, rate-limited, exactly-once.
 
-Thin I/O around `patrons.py`: decode a frame (protocol.py), call the desk, send exactly
+Thin I/O around `patrons.py`: decode a frame (protocol/), call the desk, send exactly
 one `ack` or `error`. Commands a patron client may resend after a lost connection are
 keyed by chat and command id, so a retry is answered with the first ack, never applied
 twice.

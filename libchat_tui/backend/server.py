@@ -1,6 +1,6 @@
 """The WebSocket server: `/librarian` and `/patron` over the desk service.
 
-Thin I/O around `Desk`: decode a frame (protocol.py), call the desk, send exactly one
+Thin I/O around `Desk`: decode a frame (protocol/), call the desk, send exactly one
 `ack` or `error`. Librarian events are fanned out with `broadcast()`, encoded once.
 Every limit comes from `Limits` (limits.py): the handshake refuses what is over a
 per-address or total cap before a connection costs anything, and each patron
