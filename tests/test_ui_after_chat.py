@@ -6,7 +6,6 @@ one refuses (with nothing stored). Everything is checked against the store itsel
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -17,7 +16,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Input, RadioSet, Select, Sparkline, TextArea
-from ui_support import screen_text, wait_until
+from ui_support import db, screen_text, state, wait_until
 from wire import Peer, join, librarian, patron
 
 from libchat_tui.backend.clock import FakeClock
@@ -45,17 +44,6 @@ def console(backend: Backend, clock: FakeClock, tmp_path: Path) -> LibChatApp:
                       url=backend.url, token=backend.token, data_dir=tmp_path / "console", now=clock.now)
 
 
-def db(backend: Backend, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(backend.data_dir / "desk.sqlite3")
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
-
-
-def state(app: LibChatApp, chat_id: int) -> str:
-    chat = app.model.chats.get(chat_id)
-    return "gone" if chat is None else chat.state.value
 
 
 def shows(app: LibChatApp, *texts: str) -> Callable[[], bool]:

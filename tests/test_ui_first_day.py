@@ -5,13 +5,12 @@ keep edits, the 80x24 terminal, toasts, visible control state, timers and confir
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 from textual import events
 from textual.widgets import Checkbox, Input, Select, TextArea
-from ui_support import Toasts, make_app, screen_text, wait_until
+from ui_support import Toasts, db, make_app, screen_text, state, wait_until
 from wire import join, librarian
 
 from libchat_tui.backend.clock import FakeClock
@@ -23,19 +22,6 @@ from libchat_tui.ui.screens.dashboard import DashboardScreen
 from libchat_tui.ui.screens.help import KeyHelp
 from libchat_tui.ui.screens.note import NoteScreen
 from libchat_tui.ui.screens.ticket_form import TicketScreen
-
-
-def db(backend: Backend, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(backend.data_dir / "desk.sqlite3")
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
-
-
-def state(app: LibChatApp, chat_id: int) -> str:
-    chat = app.model.chats.get(chat_id)
-    return "gone" if chat is None else chat.state.value
 
 
 async def accepted(pilot: Any, app: LibChatApp, backend: Backend, **patron: Any) -> tuple[Any, int]:

@@ -3,8 +3,10 @@ app's toasts as it posted them."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from textual.message import Message
 from textual.notifications import Notification, Notify
@@ -77,3 +79,18 @@ def screen_strips(app: LibChatApp) -> list[Strip]:
 def screen_text(app: LibChatApp) -> str:
     """Everything on the screen as plain text, line by line."""
     return "\n".join(strip.text for strip in screen_strips(app))
+
+
+def db(backend: Backend, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    """Rows straight from the desk's SQLite file (what was really stored)."""
+    conn = sqlite3.connect(backend.data_dir / "desk.sqlite3")
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def state(app: LibChatApp, chat_id: int) -> str:
+    """A chat's state as the console knows it ("gone" once closed)."""
+    chat = app.model.chats.get(chat_id)
+    return "gone" if chat is None else chat.state.value
