@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .config import ConfigError, Settings, default_config_dir, default_data_dir, load_settings
+from .config import DEFAULT_SERVER, ConfigError, Settings, default_config_dir, default_data_dir, load_settings
 from .files import write_atomic
 
 if TYPE_CHECKING:
@@ -58,6 +58,19 @@ def _add_desk_options(parser: argparse.ArgumentParser, *, patrons_flag: str) -> 
                         help=f"where the desk database lives (default: {default_data_dir()})")
 
 
+def _add_patron_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `libchat-tui patron`."""
+    parser.add_argument("--server", default=argparse.SUPPRESS, metavar="URL",
+                        help="the desk to talk to, ws://HOST:PORT (default: $LIBCHAT_SERVER "
+                             f"or {DEFAULT_SERVER})")
+    parser.add_argument("--name", default=argparse.SUPPRESS, help="your name (asked if not given)")
+    parser.add_argument("--email", default=argparse.SUPPRESS,
+                        help="your e-mail address, for a follow-up (optional)")
+    parser.add_argument("--resume", action="store_true", default=argparse.SUPPRESS,
+                        help="go back to the chat a killed or closed client left (its resume "
+                             "token is kept, owner-only, in patron-resume.json in the data dir)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="libchat-tui",
@@ -93,10 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                        help="a browser Origin allowed on /librarian (repeatable; default: none)")
 
-    from . import patron_cli
-
     patron = sub.add_parser("patron", help="chat as a patron from this terminal (for training)")
-    patron_cli.add_arguments(patron)
+    _add_patron_arguments(patron)
 
     from . import export_cli
 

@@ -104,6 +104,10 @@ class Settings:
     path: Path | None = None
 
 
+#: Where `libchat-tui patron` looks for a desk when neither --server nor $LIBCHAT_SERVER says.
+DEFAULT_SERVER: Final = "ws://127.0.0.1:8765"
+
+
 def default_config_dir() -> Path:
     return platformdirs.user_config_path(APP)
 

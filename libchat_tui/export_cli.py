@@ -12,8 +12,6 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from .backend import queries, rows
-from .backend.runtime import DB_NAME
 from .config import Settings, default_data_dir
 from .exports import analytics_csv, tickets_csv, transcript_document
 from .files import write_atomic
@@ -49,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from .backend import queries, rows  # only here: `libchat-tui --help` need not load the store
+    from .backend.runtime import DB_NAME
+
     db = (args.data_dir or default_data_dir()) / DB_NAME
     if not db.exists():
         print(f"libchat-tui export: no desk database at {db}", file=sys.stderr)

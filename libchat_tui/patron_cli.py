@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import protocol as p
-from .config import default_data_dir
+from .config import DEFAULT_SERVER, default_data_dir
 from .domain import patron_can_talk
 from .patron_client import ConnectionClosedEvent, ConnectionLost, Event, PatronError, PatronSession
 from .protocol import LIMITS, is_valid_email
 from .sanitize import clean
 
-DEFAULT_SERVER = "ws://127.0.0.1:8765"
 #: Seconds between attempts to resume a dropped chat (the last one repeats).
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 MAX_RESUME_ATTEMPTS = 12
@@ -36,19 +35,6 @@ THANKS = "Thank you for contacting the library."
 DEFAULT_OFFER = "We lost the connection to you. Leave your e-mail address and we will follow up."
 
 Sleep = Callable[[float], Awaitable[Any]]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `libchat-tui patron`."""
-    parser.add_argument("--server", default=argparse.SUPPRESS, metavar="URL",
-                        help="the desk to talk to, ws://HOST:PORT (default: $LIBCHAT_SERVER "
-                             f"or {DEFAULT_SERVER})")
-    parser.add_argument("--name", default=argparse.SUPPRESS, help="your name (asked if not given)")
-    parser.add_argument("--email", default=argparse.SUPPRESS,
-                        help="your e-mail address, for a follow-up (optional)")
-    parser.add_argument("--resume", action="store_true", default=argparse.SUPPRESS,
-                        help="go back to the chat a killed or closed client left (its resume "
-                             "token is kept, owner-only, in patron-resume.json in the data dir)")
 
 
 class LineReader:
