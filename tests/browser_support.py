@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from relay import Relay
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
@@ -106,58 +107,21 @@ async def http_get(port: int, path: str,
     return status, found, body
 
 
-class Front:
-    """What the browser connects to: relays to the desk and can cut the network."""
+class Front(Relay):
+    """What the browser connects to: a relay to the desk that can cut the network."""
 
     def __init__(self, desk: Desk) -> None:
+        super().__init__(desk.port)
         self.desk = desk
-        self.open = True
-        self.port = 0
-        self._links: set[asyncio.StreamWriter] = set()
-        self._tcp: asyncio.Server | None = None
 
     @property
     def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.url.replace("ws://", "http://", 1)
 
     async def start(self) -> None:
         status, _, _ = await http_get(self.desk.port, "/chat")
         assert status == 200, f"serve does not answer GET /chat (HTTP {status})"
-        self._tcp = await asyncio.start_server(self._relay, "127.0.0.1", 0)
-        self.port = int(self._tcp.sockets[0].getsockname()[1])
-
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not self.open:
-            writer.transport.abort()
-            return
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.desk.port)
-        self._links |= {writer, up_writer}
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(OSError):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.transport.abort()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-        self._links -= {writer, up_writer}
-
-    # --- the network switch --------------------------------------------------------------
-
-    def cut(self) -> None:
-        """Drop every patron connection at once and refuse new ones (a dead network)."""
-        self.open = False
-        for writer in list(self._links):
-            writer.transport.abort()
-
-    def restore(self) -> None:
-        self.open = True
-
-    async def stop(self) -> None:
-        self.cut()
-        if self._tcp is not None:
-            self._tcp.close()
+        await super().start()
 
 
 class PageServer:

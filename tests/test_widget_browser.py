@@ -436,7 +436,7 @@ async def test_a_disallowed_site_is_refused(browser: Browser, tmp_path: Path) ->
                     ws.onopen = () => done("open");
                     ws.onerror = () => done("refused");
                 })""",
-                f"ws://127.0.0.1:{front.port}/patron",
+                f"{front.url}/patron",
             )
             assert outcome == "refused"
     finally:
