@@ -114,6 +114,9 @@ class FrameDriver(HeadlessDriver):
 
     def __init__(self, app: App[Any], **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
+        # Known from the start, as a real terminal's size is (else the app lays out at
+        # Rich's 80x25 fallback first, then again at SIZE).
+        self._size = self._size or SIZE
         self.bytes_written = 0
         self.frames = 0
 

@@ -113,8 +113,9 @@ class LibChatApp(App[None]):
         }
 
     def on_mount(self) -> None:
-        # Fewer, larger young-generation collections: the p99 of a busy desk is GC pauses.
-        gc.set_threshold(50_000, 50, 1_000)
+        # Fewer young-generation collections than the default 700, each short enough (~6 ms
+        # here) not to show in a frame: the p99 of a busy desk is GC pauses (docs/performance.md).
+        gc.set_threshold(20_000, 50, 1_000)
         wanted = self.settings.appearance.theme
         if wanted in self.available_themes:
             self.theme = wanted
@@ -176,7 +177,9 @@ class LibChatApp(App[None]):
 
     def _on_frame(self, frame: p.Frame) -> None:
         self._inbox.append(frame)
-        if self._flush_timer is None:
+        if isinstance(frame, p.Snapshot) and not frame.more:
+            self.apply_now()  # the whole desk at once: paint it now, not after the batching timer
+        elif self._flush_timer is None:
             self._flush_timer = self.set_timer(FLUSH_SECONDS, self.flush)
 
     def flush(self) -> None:

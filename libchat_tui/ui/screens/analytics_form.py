@@ -20,13 +20,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Select, Static, TextArea
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static, TextArea
 
 from ...analytics import AnalyticsError, Dataset, Field, scale_levels, scale_meanings, validate_entry
 from ...domain import Chat
 from ...sanitize import clean
 from ..badges import duration, hm
 from ..messages import ReportsWorkerFailures
+from ..widgets.footer import KeyFooter
 from ..widgets.toggles import StateRadioButton
 from .confirm import Confirm
 from .dialog import SavesOnce
@@ -111,7 +112,7 @@ class AnalyticsScreen(ReportsWorkerFailures, SavesOnce, ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save entry  ctrl+s", id="analytics-save-button", variant="primary")
                 yield Button("Cancel  esc", id="analytics-cancel-button")
-        yield Footer()
+        yield KeyFooter()
 
     def _auto_text(self) -> str:
         """The fields the desk fills in from the chat, as they will be stored."""

@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ...domain import Act, Chat, may, parse_ts
 from ...libanswers.states import describe_push
@@ -28,6 +28,7 @@ from ...model import DeskModel
 from ...sanitize import clean, clean_name
 from ..badges import badge, duration, status_line
 from ..messages import DeskChanged, ReportsWorkerFailures
+from ..widgets.footer import KeyFooter
 from ..widgets.transcript_view import TranscriptView
 from .note import NoteScreen
 
@@ -128,7 +129,7 @@ class ChatRecordScreen(ReportsWorkerFailures, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="record-head", markup=False)
         yield TranscriptView(id="record-transcript")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(TranscriptView).me = self.app.librarian_id

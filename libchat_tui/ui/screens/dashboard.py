@@ -19,7 +19,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ... import protocol as p
 from ...client import Status
@@ -29,6 +29,7 @@ from ...sanitize import clean, clean_name
 from ..messages import DeskChanged, ReportsWorkerFailures
 from ..widgets.chat_list import ChatList
 from ..widgets.chat_pane import ChatPane
+from ..widgets.footer import KeyFooter
 from .chat_record import rating_text
 from .confirm import Confirm
 
@@ -80,6 +81,7 @@ class DashboardScreen(ReportsWorkerFailures, Screen[None]):
         self._hello: dict[str, Any] | None = None  # the `hello` result the LibAnswers problem came from
         #: What keeps the desk's LibAnswers link from working (None: it works, or none is set up).
         self.libanswers_problem: str | None = None
+        self._bar = self._banner = ""  # what the desk bar and the banner show
 
     def compose(self) -> ComposeResult:
         yield Static("", id="desk-bar", markup=False)
@@ -87,7 +89,7 @@ class DashboardScreen(ReportsWorkerFailures, Screen[None]):
         with Horizontal(id="desk"):
             yield ChatList(id="chat-list")
             yield ChatPane(id="chat-pane")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.pane.me = self.chat_list.me = self.app.librarian_id
@@ -212,12 +214,16 @@ class DashboardScreen(ReportsWorkerFailures, Screen[None]):
         waiting, active = self.app.model.counts()
         status = self.app.connection_text()
         name = clean_name(self.app.librarian_name, 40)
-        self.query_one("#desk-bar", Static).update(
-            f" {name}   ● {waiting} waiting   ▶ {active} active   {status}{self.libanswers_text()}")
-        banner = self.query_one("#banner", Static)
+        bar = f" {name}   ● {waiting} waiting   ▶ {active} active   {status}{self.libanswers_text()}"
+        if bar != self._bar:  # one line whatever it says: no layout pass
+            self._bar = bar
+            self.query_one("#desk-bar", Static).update(bar, layout=False)
         text = self.app.banner_text()
-        banner.display = bool(text)
-        banner.update(text)
+        if text != self._banner:
+            self._banner = text
+            banner = self.query_one("#banner", Static)
+            banner.display = bool(text)
+            banner.update(text)
 
     def tick(self) -> None:
         """Once a second: countdowns, waiting times and "N s ago", for the rows on screen."""

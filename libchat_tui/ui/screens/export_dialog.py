@@ -16,13 +16,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, RadioSet
+from textual.widgets import Button, Input, Label, RadioSet
 
 from ...domain import Chat
 from ...exports import transcript_document
 from ...files import write_atomic
 from ...sanitize import clean_name
 from ..messages import ReportsWorkerFailures
+from ..widgets.footer import KeyFooter
 from ..widgets.toggles import StateRadioButton
 from .confirm import Confirm
 
@@ -79,7 +80,7 @@ class ExportScreen(ReportsWorkerFailures, ModalScreen[Path | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Write file  ctrl+s", id="export-save-button", variant="primary")
                 yield Button("Cancel  esc", id="export-cancel-button")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#export-copy").focus()

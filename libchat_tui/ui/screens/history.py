@@ -17,13 +17,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input, Label
+from textual.widgets import DataTable, Input, Label
 
 from ...domain import Chat
 from ...protocol import LIMITS
 from ...sanitize import clean, clean_name
 from ..badges import hm
 from ..messages import DeskChanged, ReportsWorkerFailures
+from ..widgets.footer import KeyFooter
 from .chat_record import ChatRecordScreen
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class HistoryScreen(ReportsWorkerFailures, Screen[None]):
                                 "(↓ to the results)", id="history-query", max_length=LIMITS["query"])
         table: DataTable[Any] = DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
         yield table
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("Closed", "#", "Patron", "Question", "Msgs", "Notes",

@@ -15,13 +15,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Label, TextArea
+from textual.widgets import Button, Label, TextArea
 
 from ...domain import Chat
 from ...protocol import LIMITS
 from ...sanitize import clean_name
 from ..messages import ReportsWorkerFailures
 from ..submit import withdraw
+from ..widgets.footer import KeyFooter
 from .confirm import Confirm
 from .dialog import SavesOnce
 
@@ -69,7 +70,7 @@ class NoteScreen(ReportsWorkerFailures, SavesOnce, ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save  ctrl+s", id="note-save-button", variant="primary")
                 yield Button("Cancel  esc", id="note-cancel-button")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         area = self.query_one(TextArea)

@@ -15,11 +15,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalGroup
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, Sparkline, Static
+from textual.widgets import Input, Label, Sparkline, Static
 
 from ...analytics import READ_SCALE
 from ..badges import duration
 from ..messages import DeskChanged, ReportsWorkerFailures
+from ..widgets.footer import KeyFooter
 from .chat_record import stars
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ class StatsScreen(ReportsWorkerFailures, Screen[None]):
         yield Static("00" + "".join(f"{h:02d}".rjust(12) for h in (6, 12, 18)) + "23".rjust(10),
                      id="stats-axis", markup=False)
         yield Label("", id="stats-peak", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         for key in FIGURES:

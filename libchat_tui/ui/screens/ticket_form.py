@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, TextArea
+from textual.widgets import Button, Checkbox, Input, Label, TextArea
 
 from ...domain import Chat, Note
 from ...exports import transcript_document
@@ -22,6 +22,7 @@ from ...protocol import LIMITS, is_valid_email
 from ...sanitize import clean, clean_name
 from ..badges import hm
 from ..messages import ReportsWorkerFailures
+from ..widgets.footer import KeyFooter
 from ..widgets.toggles import StateCheckbox
 from .confirm import Confirm
 from .dialog import SavesOnce
@@ -91,7 +92,7 @@ class TicketScreen(ReportsWorkerFailures, SavesOnce, ModalScreen[int | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save ticket  ctrl+s", id="ticket-save-button", variant="primary")
                 yield Button("Cancel  esc", id="ticket-cancel-button")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         first = self.query_one("#ticket-subject" if self.chat.patron_email else "#ticket-email", Input)

@@ -19,13 +19,14 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from ...domain import parse_ts
 from ...libanswers.states import describe_push
 from ...model import DeskModel
 from ...sanitize import clean, clean_name
 from ..messages import DeskChanged, ReportsWorkerFailures
+from ..widgets.footer import KeyFooter
 from ..widgets.transcript_view import TranscriptView
 from .chat_record import PUSH_MARKS, ChatRecordScreen, ScreenKeys, push_due, push_line
 from .confirm import Confirm
@@ -111,7 +112,7 @@ class TicketsScreen(ReportsWorkerFailures, Screen[None]):
             with VerticalScroll(id="ticket-detail-box"):
                 yield Static("", id="ticket-detail", markup=False)
             yield TranscriptView(id="ticket-transcript")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -51,5 +51,6 @@ class ChatHeader(Static):
         content = Content.assemble(*parts)
         shown = (content.plain, list(content.spans))
         if shown != self._last:  # the same words as a second ago: no repaint
+            same_height = self._last is not None and self._last[0].count("\n") == shown[0].count("\n")
             self._last = shown
-            self.update(content)
+            self.update(content, layout=not same_height)  # a layout pass only if the height changed
