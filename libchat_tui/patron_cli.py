@@ -102,13 +102,13 @@ class PatronConsole:
         if not self.session.load_resume():
             self.say("There is no chat to go back to: start a new one without --resume.")
             return 1
-        self.say(f"[{hhmm(None)}] Going back to chat #{self.session.chat_id}…")
+        self.say(f"[{hhmm(None)}] Going back to your chat…")
         try:
             missed = await self.session.resume()
         except PatronError as exc:
             self.say(f"This chat can no longer be resumed: {exc.message}")
             return 1
-        self.say(f"[{hhmm(None)}] Back in chat #{self.session.chat_id}. Type /quit to leave.")
+        self.say(f"[{hhmm(None)}] Back in your chat. Type /quit to leave.")
         for message in missed:
             self.show_message(message)
         if self.session.state == "disconnected" and self.session.ticket_offered:
@@ -168,7 +168,7 @@ class PatronConsole:
         except PatronError as exc:
             self.say(f"Could not start the chat: {exc.message}")
             return 1
-        self.say(f"[{hhmm(None)}] You are in the queue (chat #{self.session.chat_id}); "
+        self.say(f"[{hhmm(None)}] You are in the queue; "
                  "a librarian will be with you shortly. Type /quit to leave.")
         return await self.chat()
 

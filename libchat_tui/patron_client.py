@@ -68,7 +68,7 @@ class PatronSession:
         self.resume_file = resume_file
         self.name: str | None = None
         self.email: str | None = None
-        self.chat_id: int | None = None
+        self.chat_id: str | None = None  # the chat's opaque reference (not the desk's id)
         self.resume_token: str | None = None
         self.last_message_id = 0
         self.state: str | None = None
@@ -212,7 +212,7 @@ class PatronSession:
         result = await self._command(self._new(p.Join, name=name, email=email, question=question,
                                                page=page))
         self.name, self.email = name, email
-        self.chat_id = int(result["chat_id"])
+        self.chat_id = str(result["chat_id"])
         self.resume_token = str(result["resume_token"])
         self.state = str(result.get("state", "waiting"))
         self.position = result.get("position")
@@ -264,7 +264,7 @@ class PatronSession:
         await self._open()
         result = await self._command(self._new(p.Resume, token=self.resume_token,
                                                last_message_id=self.last_message_id))
-        self.chat_id = int(result.get("chat_id", self.chat_id or 0))
+        self.chat_id = str(result.get("chat_id", self.chat_id or ""))
         self.state = str(result.get("state", self.state))
         self.position = result.get("position")
         self.ticket_offered = bool(result.get("ticket_offered", False))
@@ -340,7 +340,7 @@ class PatronSession:
         if data.get("url") != self.url or not isinstance(data.get("token"), str):
             return False
         self.resume_token = data["token"]
-        self.chat_id = data.get("chat_id")
+        self.chat_id = data["chat_id"] if isinstance(data.get("chat_id"), str) else None
         self.name, self.email = data.get("name"), data.get("email")
         return True
 

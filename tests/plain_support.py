@@ -21,6 +21,8 @@ import termios
 from pathlib import Path
 from typing import Any
 
+from desk_ids import desk_id_in
+
 from libchat_tui.patron_client import PatronSession
 
 TIMEOUT = 15.0
@@ -72,6 +74,10 @@ class Serve:
                     break
         self.token = (self.tmp / "token").read_text().strip()
         return self
+
+    def desk_id(self, patron: Any) -> int:
+        """The desk's id of a patron's chat (patrons see only an opaque reference)."""
+        return desk_id_in(self.tmp / "desk", patron)
 
     async def kill(self) -> None:
         if self.proc is not None and self.proc.returncode is None:

@@ -8,6 +8,7 @@ import os
 import stat
 
 import pytest
+from desk_ids import desk_id
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from wire import join, librarian, patron
@@ -21,12 +22,12 @@ async def test_patron_never_receives_notes_tickets_analytics_or_other_chats(back
     lib, _ = await librarian(backend.url, backend.token)
     pat, joined = await join(backend.url, name="Maya", email="maya@example.edu")
     other, other_joined = await join(backend.url, name="Sam", question="Other question")
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     await lib.ok("accept", chat_id=chat_id)
-    await lib.ok("accept", chat_id=other_joined["chat_id"])
+    await lib.ok("accept", chat_id=desk_id(backend, other_joined))
     await lib.ok("note", chat_id=chat_id, text="SECRET-NOTE while active")
     await lib.ok("send", chat_id=chat_id, text="public reply")
-    await lib.ok("send", chat_id=other_joined["chat_id"], text="SECRET-OTHER-CHAT")
+    await lib.ok("send", chat_id=desk_id(backend, other_joined), text="SECRET-OTHER-CHAT")
     await lib.ok("create_ticket", chat_id=chat_id, name="Maya", email="maya@example.edu",
                  subject="SECRET-TICKET", body="body")
     await lib.ok("save_analytics", chat_id=chat_id, dataset="Chat",
@@ -64,7 +65,7 @@ async def test_resume_token_stops_working_when_the_chat_is_closed(backend: Backe
     lib, _ = await librarian(backend.url, backend.token)
     pat, joined = await join(backend.url)
     await pat.ok("leave")
-    await lib.ok("close", chat_id=joined["chat_id"])
+    await lib.ok("close", chat_id=desk_id(backend, joined))
     late = await patron(backend.url)
     reply = await late.request("resume", token=joined["resume_token"], last_message_id=0)
     assert reply["code"] == "bad_resume_token"

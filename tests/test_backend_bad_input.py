@@ -7,6 +7,7 @@ import json
 import sqlite3
 
 import pytest
+from desk_ids import desk_id
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from wire import Peer, join, librarian, patron
@@ -59,7 +60,7 @@ async def test_librarian_bad_frames_get_specific_errors(backend: Backend, frame:
     assert reply["message"]
     assert _counts(backend) == before
     # The connection stays usable.
-    assert (await lib.ok("accept", chat_id=joined["chat_id"]))["chat"]["state"] == "active"
+    assert (await lib.ok("accept", chat_id=desk_id(backend, joined)))["chat"]["state"] == "active"
 
 
 async def _reply(peer: Peer, cid: str) -> dict:  # type: ignore[type-arg]
@@ -71,7 +72,7 @@ async def _reply(peer: Peer, cid: str) -> dict:  # type: ignore[type-arg]
 async def test_illegal_transitions_name_state_and_action(backend: Backend) -> None:
     lib, _ = await librarian(backend.url, backend.token)
     _pat, joined = await join(backend.url)
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     before = _counts(backend)
     refused = await lib.request("close", chat_id=chat_id)
     assert refused["code"] == "illegal_transition"
@@ -89,7 +90,7 @@ async def test_oversized_frame_closes_with_1009_and_server_keeps_serving(backend
         await asyncio.wait_for(big.recv(), 5)
     assert info.value.rcvd is not None and info.value.rcvd.code == 1009
     _pat, joined = await join(backend.url)
-    await lib.next_event("chat", id=joined["chat_id"])
+    await lib.next_event("chat", id=desk_id(backend, joined))
 
 
 async def test_too_long_text_is_refused(backend: Backend) -> None:
@@ -150,7 +151,7 @@ async def test_first_frame_must_be_hello_and_protocol_version_checked(backend: B
 async def test_patron_flood_is_rate_limited(backend: Backend) -> None:
     lib, _ = await librarian(backend.url, backend.token)
     pat, joined = await join(backend.url)
-    await lib.ok("accept", chat_id=joined["chat_id"])
+    await lib.ok("accept", chat_id=desk_id(backend, joined))
     replies = await asyncio.gather(*(pat.request("message", text=f"m{i}") for i in range(30)))
     codes = [r.get("code") for r in replies if r["type"] == "error"]
     assert codes and set(codes) == {"rate_limited"}

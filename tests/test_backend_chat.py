@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
+from desk_ids import desk_id
 from wire import join, librarian
 
 from libchat_tui.backend.clock import FakeClock
@@ -17,7 +18,7 @@ async def test_whole_chat_from_join_to_close(backend: Backend) -> None:
     assert "Chat" in hello["datasets"]
 
     pat, joined = await join(backend.url, question="Can I renew a book online?")
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     assert joined["state"] == "waiting" and len(joined["resume_token"]) >= 40
     created = await lib.next_event("chat", id=chat_id)
     assert created["chat"]["state"] == "waiting"
@@ -69,7 +70,7 @@ async def test_patron_ends_chat_and_missed_chat(backend: Backend) -> None:
     pat, joined = await join(backend.url)
     left = await pat.ok("leave")
     assert left["state"] == "ended"
-    event = await lib.next_event("chat", id=joined["chat_id"], state="ended")
+    event = await lib.next_event("chat", id=desk_id(backend, joined), state="ended")
     change = event["chat"]["last_change"]
     assert change["action"] == "end_by_patron" and change["by"]["kind"] == "patron"
     assert event["chat"]["accepted_at"] is None  # a missed chat
@@ -79,7 +80,7 @@ async def test_two_librarians_see_the_same_events_and_one_wins_accept(backend: B
     ana, _ = await librarian(backend.url, backend.token, "Ana")
     ben, _ = await librarian(backend.url, backend.token, "Ben")
     _pat, joined = await join(backend.url)
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     await ana.next_event("chat", id=chat_id)
     await ben.next_event("chat", id=chat_id)
 
@@ -100,7 +101,7 @@ async def test_resume_within_grace_and_expiry_into_disconnected(
 ) -> None:
     lib, _ = await librarian(backend.url, backend.token)
     pat, joined = await join(backend.url)
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     await lib.ok("accept", chat_id=chat_id)
     await pat.next_event("state")
 
@@ -152,10 +153,11 @@ async def test_backend_restart_restores_open_chats_and_patron_resumes(tmp_path, 
     await first.start()
     lib, _ = await librarian(first.url, "t")
     _pat, joined = await join(first.url)
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(first, joined)
     await lib.ok("accept", chat_id=chat_id)
     await lib.ok("send", chat_id=chat_id, text="One moment please.")
     _, waiting = await join(first.url, name="Sam", question="Where is the printer?")
+    waiting_id = desk_id(first, waiting)
     await lib.close()
     await first.stop()
 
@@ -164,7 +166,7 @@ async def test_backend_restart_restores_open_chats_and_patron_resumes(tmp_path, 
     try:
         restored = second.desk.chats
         assert restored[chat_id].state.value == "reconnecting"
-        assert restored[waiting["chat_id"]].state.value == "reconnecting"
+        assert restored[waiting_id].state.value == "reconnecting"
         assert restored[chat_id].owner is not None and restored[chat_id].owner.name == "Ana"
         _peer, resumed = await _resume(second, joined["resume_token"], 0)
         assert resumed["state"] == "active"
@@ -189,20 +191,20 @@ async def test_librarian_resumes_from_sequence_number(backend: Backend) -> None:
     assert hello2["mode"] == "replay"
     replayed = [f for f in again.seen if f["type"] in ("chat", "message")]
     assert [f["seq"] for f in replayed] == list(range(start + 1, start + 1 + len(replayed)))
-    assert replayed[0]["chat"]["id"] == joined["chat_id"]
+    assert replayed[0]["chat"]["id"] == desk_id(backend, joined)
     synced = next(f for f in again.seen if f["type"] == "synced")
     assert synced["mode"] == "replay" and synced["seq"] == replayed[-1]["seq"]
     # A client ahead of the desk (e.g. a replaced database) gets a snapshot instead.
     ahead, hello3 = await librarian(backend.url, backend.token, since=10_000)
     assert hello3["mode"] == "snapshot"
     snap = next(f for f in ahead.seen if f["type"] == "snapshot")
-    assert [c["id"] for c in snap["chats"]] == [joined["chat_id"]]
+    assert [c["id"] for c in snap["chats"]] == [desk_id(backend, joined)]
 
 
 async def test_idempotent_retry_returns_the_original_ack(backend: Backend) -> None:
     lib, _ = await librarian(backend.url, backend.token)
     _pat, joined = await join(backend.url)
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     await lib.ok("accept", chat_id=chat_id)
     first = await lib.ok("send", id="msg-1", chat_id=chat_id, text="Hello")
     again = await lib.ok("send", id="msg-1", chat_id=chat_id, text="Hello", retry=True)
@@ -217,7 +219,7 @@ async def test_idempotent_retry_returns_the_original_ack(backend: Backend) -> No
 async def test_old_connection_closing_late_does_not_undo_a_resume(backend: Backend) -> None:
     lib, _ = await librarian(backend.url, backend.token)
     old, joined = await join(backend.url)
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     await lib.ok("accept", chat_id=chat_id)
     # The patron resumes on a new socket while the old one is not yet noticed dead.
     new, resumed = await _resume(backend, joined["resume_token"], 0)
@@ -233,11 +235,11 @@ async def test_old_connection_closing_late_does_not_undo_a_resume(backend: Backe
 async def test_late_patron_gets_the_ticket_offer_text(backend: Backend, clock: FakeClock) -> None:
     lib, _ = await librarian(backend.url, backend.token)
     pat, joined = await join(backend.url)
-    await lib.ok("accept", chat_id=joined["chat_id"])
+    await lib.ok("accept", chat_id=desk_id(backend, joined))
     pat.ws.transport.abort()
-    await lib.next_event("chat", id=joined["chat_id"], state="reconnecting")
+    await lib.next_event("chat", id=desk_id(backend, joined), state="reconnecting")
     await clock.advance(61)
-    await lib.next_event("chat", id=joined["chat_id"], state="disconnected")
+    await lib.next_event("chat", id=desk_id(backend, joined), state="disconnected")
     late, info = await _resume(backend, joined["resume_token"], 0)
     assert info["ticket_offered"] is True
     offer = await late.next_event("ticket_offer")  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from desk_ids import desk_id
 from wire import join, librarian
 
 from libchat_tui.backend.clock import FakeClock
@@ -54,7 +55,7 @@ async def test_exports_read_the_store_without_a_backend(tmp_path: Path) -> None:
     async with Backend(data_dir=data, clock=FakeClock(), token="t") as backend:
         lib, _ = await librarian(backend.url, "t")
         pat, joined = await join(backend.url, name="=HYPERLINK(evil)", email="p@example.edu")
-        chat_id = joined["chat_id"]
+        chat_id = desk_id(backend, joined)
         await lib.ok("accept", chat_id=chat_id)
         await lib.ok("send", chat_id=chat_id, text="Here you go")
         await lib.ok("note", chat_id=chat_id, text="internal only")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from desk_ids import desk_id
 from wire import join
 
 from libchat_tui import protocol as p
@@ -54,7 +55,7 @@ async def test_resync_after_outage_has_no_gaps_and_no_duplicates(tmp_path: Path,
     console = Console(backend.url, "t")
     await console.until(lambda: console.client.online)
     _p, first = await join(backend.url, name="Ann")
-    await console.until(lambda: first["chat_id"] in console.model.chats)
+    await console.until(lambda: desk_id(backend, first) in console.model.chats)
 
     await backend.stop()  # the desk goes away
     await console.until(lambda: console.statuses[-1].state == "offline")
@@ -63,13 +64,13 @@ async def test_resync_after_outage_has_no_gaps_and_no_duplicates(tmp_path: Path,
     # While the console was away several things happened on the desk.
     try:
         joined = [await join(backend.url, name=f"P{i}") for i in range(3)]
-        await console.until(lambda: all(j[1]["chat_id"] in console.model.chats for j in joined))
+        await console.until(lambda: all(desk_id(backend, j[1]) in console.model.chats for j in joined))
         await console.until(lambda: console.client.online)
         assert console.statuses[-1].resync == "replay"
         seqs = [f.seq for f in console.frames if isinstance(f, p.ChatEvent | p.MessageEvent)]
         assert seqs == sorted(set(seqs))  # no duplicates, in order
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # no gaps
-        assert console.model.chats[first["chat_id"]].state.value == "reconnecting"
+        assert console.model.chats[desk_id(backend, first)].state.value == "reconnecting"
     finally:
         await console.stop()
         await backend.stop()
@@ -82,7 +83,7 @@ async def test_commands_issued_offline_are_delivered_exactly_once(tmp_path: Path
     console = Console(backend.url, "t", outbox)
     await console.until(lambda: console.client.online)
     _pat, joined = await join(backend.url)
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     await console.client.command("accept", chat_id=chat_id)
     await backend.stop()
     await console.until(lambda: not console.client.online)
@@ -119,11 +120,12 @@ async def test_outbox_survives_a_console_crash(tmp_path: Path, clock: FakeClock)
         first = Console(backend.url, "t", outbox)
         await first.until(lambda: first.client.online)
         _pat, joined = await join(backend.url)
-        await first.client.command("accept", chat_id=joined["chat_id"])
+        await first.client.command("accept", chat_id=desk_id(backend, joined))
         port = backend.port
         await backend.stop()
         await first.until(lambda: not first.client.online)
-        pending = asyncio.create_task(first.client.command("send", chat_id=joined["chat_id"], text="kept"))
+        chat_id = desk_id(backend, joined)
+        pending = asyncio.create_task(first.client.command("send", chat_id=chat_id, text="kept"))
         await first.until(lambda: first.client.queued == 1)
         first.task.cancel()  # the console dies with the command unacknowledged
         pending.cancel()
@@ -131,7 +133,7 @@ async def test_outbox_survives_a_console_crash(tmp_path: Path, clock: FakeClock)
         await backend.start()
         second = Console(backend.url, "t", outbox)
         await second.until(lambda: second.client.queued == 0 and second.client.online)
-        transcript = await second.client.command("transcript", chat_id=joined["chat_id"])
+        transcript = await second.client.command("transcript", chat_id=desk_id(backend, joined))
         assert [m["text"] for m in transcript["messages"]].count("kept") == 1
         await second.stop()
     finally:
@@ -146,11 +148,11 @@ async def test_stale_offline_command_is_refused_with_a_clear_message(
     console = Console(backend.url, "t")
     await console.until(lambda: console.client.online)
     pat, joined = await join(backend.url)
-    await console.client.command("accept", chat_id=joined["chat_id"])
+    await console.client.command("accept", chat_id=desk_id(backend, joined))
     await pat.ok("leave")  # the patron ends it...
-    await console.until(lambda: console.model.chats[joined["chat_id"]].state.value == "ended")
+    await console.until(lambda: console.model.chats[desk_id(backend, joined)].state.value == "ended")
     with pytest.raises(CommandError) as info:  # ...so ending it now is refused, clearly
-        await console.client.command("end", chat_id=joined["chat_id"])
+        await console.client.command("end", chat_id=desk_id(backend, joined))
     assert info.value.code == "illegal_transition" and "ended" in info.value.message
     await console.stop()
     await backend.stop()

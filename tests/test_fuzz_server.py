@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from desk_ids import desk_id
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
@@ -100,7 +101,7 @@ async def _scenario(operations: list[tuple[str, str | bytes]]) -> None:
                     pass
             # The server still serves everyone.
             _fresh, joined = await join(backend.url, name="After")
-            await lib.next_event("chat", id=joined["chat_id"])
+            await lib.next_event("chat", id=desk_id(backend, joined))
         finally:
             await backend.stop()
         _check_store(Path(tmp) / "desk.sqlite3")

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from desk_ids import desk_id
 from textual.message import Message
 from ui_support import make_app, screen_text, wait_until
 from wire import join, librarian
@@ -52,7 +53,7 @@ async def test_nobody_can_end_an_unowned_reconnecting_chat(backend: Backend) -> 
     """The desk used to let anyone end it while the console greyed the key out."""
     lib, _ = await librarian(backend.url, backend.token)
     pat, joined = await join(backend.url)
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     pat.ws.transport.abort()
     await lib.next_event("chat", id=chat_id, state="reconnecting")
     reply = await lib.request("end", chat_id=chat_id)
@@ -65,7 +66,7 @@ async def test_a_colleagues_chat_offers_no_end_and_the_desk_refuses_it(
 ) -> None:
     ben, _ = await librarian(backend.url, backend.token, name="Ben", lib_id="ben")
     _pat, joined = await join(backend.url, name="Maya")
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     await ben.ok("accept", chat_id=chat_id)
     app = make_app(backend, clock, tmp_path)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
@@ -85,7 +86,7 @@ async def test_the_console_shows_the_desks_message_count(
 ) -> None:
     """After accept → end the desk counts 3 lines (question, accepted, ended); so does the console."""
     _pat, joined = await join(backend.url)
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     seen: list[DeskChanged] = []
 
     def hook(message: Message) -> None:
@@ -109,7 +110,7 @@ async def test_an_outbox_that_cannot_be_written_is_reported_and_the_console_goes
     backend: Backend, clock: FakeClock, tmp_path: Path
 ) -> None:
     _pat, joined = await join(backend.url)
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     app = make_app(backend, clock, tmp_path)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await wait_until(pilot, lambda: app.client is not None and app.client.online, "online")
@@ -131,7 +132,7 @@ async def test_the_palette_offers_chat_commands_only_on_the_dashboard(
     """"Close chat" from History used to close the chat highlighted on the hidden dashboard."""
     lib, _ = await librarian(backend.url, backend.token, name="Ana", lib_id="ana")
     pat, joined = await join(backend.url)
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     await lib.ok("accept", chat_id=chat_id)
     await pat.ok("leave")
     app = make_app(backend, clock, tmp_path)
@@ -154,7 +155,7 @@ async def test_a_restart_never_gives_a_reconnecting_patron_more_time(
     await backend.start()
     lib, _ = await librarian(backend.url, "t")
     pat, joined = await join(backend.url)
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     pat.ws.transport.abort()
     dropped = await lib.next_event("chat", id=chat_id, state="reconnecting")
     deadline = dropped["chat"]["grace_deadline"]
@@ -185,7 +186,7 @@ async def test_no_reply_or_event_grows_past_one_frame_with_patron_volume(backend
 
     lib, _ = await librarian(backend.url, backend.token, lib_id="ana")
     pat, joined = await join(backend.url)
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     await lib.ok("accept", chat_id=chat_id)
     noisy = "\x01" * 3900  # JSON writes each control character as six bytes
     for i in range(60):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from desk_ids import desk_id
 from wire import librarian
 
 from libchat_tui.backend.runtime import Backend
@@ -15,7 +16,7 @@ async def test_a_message_whose_ack_was_lost_is_stored_once_after_resume(backend:
     lib, _ = await librarian(backend.url, backend.token, lib_id="ana")
     session = PatronSession(backend.url, timeout=5.0)
     await session.join("Maya", None, "Open on Sunday?")
-    chat_id = session.chat_id
+    chat_id = desk_id(backend, session)
     await lib.ok("accept", chat_id=chat_id)
     stored = asyncio.Event()
 
@@ -43,14 +44,14 @@ async def test_a_message_typed_while_the_socket_is_down_is_sent_once_on_resume(b
     lib, _ = await librarian(backend.url, backend.token, lib_id="ana")
     session = PatronSession(backend.url, timeout=5.0)
     await session.join("Maya", None, "Open on Sunday?")
-    await lib.ok("accept", chat_id=session.chat_id)
+    await lib.ok("accept", chat_id=desk_id(backend, session))
     await session.drop()
     with contextlib.suppress(ConnectionLost):
         await session.send("typed offline")
     assert session.unanswered == 1  # kept, not lost
     await session.resume()
     await session.resume()  # and a second resume does not send it again
-    transcript = await lib.ok("transcript", chat_id=session.chat_id)
+    transcript = await lib.ok("transcript", chat_id=desk_id(backend, session))
     assert [m["text"] for m in transcript["messages"]].count("typed offline") == 1
     await session.leave()
 
@@ -60,11 +61,11 @@ async def test_a_retried_patron_command_gets_the_same_ack_as_the_first_time(back
 
     lib, _ = await librarian(backend.url, backend.token, lib_id="ana")
     pat, joined = await join(backend.url)
-    await lib.ok("accept", chat_id=joined["chat_id"])
+    await lib.ok("accept", chat_id=desk_id(backend, joined))
     first = await pat.ok("message", id="m1", text="Hello?")
     again = await pat.ok("message", id="m1", text="Hello?", retry=True)
     assert again == first and set(first) == {"message_id", "at"}
     left = await pat.ok("leave", id="l1")
     assert await pat.ok("leave", id="l1", retry=True) == left and set(left) == {"state", "at"}
-    transcript = await lib.ok("transcript", chat_id=joined["chat_id"])
+    transcript = await lib.ok("transcript", chat_id=desk_id(backend, joined))
     assert [m["text"] for m in transcript["messages"]].count("Hello?") == 1

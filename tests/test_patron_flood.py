@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from desk_ids import desk_id
 from wire import Peer, join, librarian
 
 from libchat_tui.backend.clock import FakeClock
@@ -134,7 +135,7 @@ async def test_librarians_stay_online_and_quick_while_patrons_flood(tmp_path: Pa
     try:
         ana, _ = await librarian(backend.url, "t", "Ana")
         _pat, joined = await join(backend.url)
-        chat_id = joined["chat_id"]
+        chat_id = desk_id(backend, joined)
         await ana.ok("accept", chat_id=chat_id)
         await _round_trips(ana, chat_id, 5)  # warm up
         quiet = statistics.median(await _round_trips(ana, chat_id, ROUND_TRIPS))

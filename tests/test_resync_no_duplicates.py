@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+from desk_ids import desk_id
 from websockets.asyncio.client import connect
 from wire import join, librarian
 
@@ -37,7 +38,7 @@ async def _session(url: str, token: str, since: int, stop_after: int) -> list[in
 async def test_reconnects_under_heavy_writes_never_repeat_an_event(backend: Backend) -> None:
     lib, _ = await librarian(backend.url, backend.token, lib_id="ana")
     _pat, joined = await join(backend.url)
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     await lib.ok("accept", chat_id=chat_id)
     running = True
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from desk_ids import desk_id
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from wire import Peer, librarian
@@ -102,7 +103,7 @@ async def test_new_chats_per_address_are_bounded_and_refused_politely(tmp_path: 
         # Another address is not affected, and the librarian saw only the chats allowed.
         other = await patron_from(backend, "127.0.0.3")
         joined = await other.ok("join", name="S", question=QUESTION)
-        await lib.next_event("chat", id=joined["chat_id"])
+        await lib.next_event("chat", id=desk_id(backend, joined))
         assert len(backend.desk.chats) == 4
 
 
@@ -313,19 +314,19 @@ async def test_resuming_elsewhere_tells_the_first_connection(tmp_path: Path) -> 
         lib, _ = await librarian(backend.url, backend.token)
         first = await patron_from(backend, "127.0.0.2")
         joined = await first.ok("join", name="M", question=QUESTION)
-        await lib.ok("accept", chat_id=joined["chat_id"])
+        await lib.ok("accept", chat_id=desk_id(backend, joined))
         second = await patron_from(backend, "127.0.0.3")
         await second.ok("resume", token=joined["resume_token"], last_message_id=0)
         told = await first.next_event("resumed_elsewhere")
         assert "another window" in told["text"]
-        await lib.ok("send", chat_id=joined["chat_id"], text="Still there?")
+        await lib.ok("send", chat_id=desk_id(backend, joined), text="Still there?")
         await second.next_event("message")
         assert not [f for f in first.seen if f["type"] == "message"]
         # The first connection no longer has the chat: it cannot talk in it, or leave it.
         refused = await first.request("message", text="me too")
         assert refused["code"] == "not_joined"
         await first.close()
-        await lib.ok("send", chat_id=joined["chat_id"], text="After the old tab closed")
+        await lib.ok("send", chat_id=desk_id(backend, joined), text="After the old tab closed")
         await second.next_event("message", text="After the old tab closed")  # still active
 
 

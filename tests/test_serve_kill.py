@@ -39,7 +39,7 @@ async def test_sigkill_mid_traffic_loses_and_duplicates_nothing(tmp_path: Path) 
     try:
         lib, _ = await librarian(url, token, lib_id="ana")
         pat, joined = await join(url)
-        chat_id = joined["chat_id"]
+        chat_id = (await lib.next_event("chat", state="waiting"))["chat"]["id"]  # the desk's id
         await lib.ok("accept", chat_id=chat_id)
 
         acked: list[str] = []
@@ -99,7 +99,7 @@ async def test_sigkill_mid_patron_traffic_every_acked_patron_message_is_stored_o
     try:
         lib, _ = await librarian(url, token, lib_id="ana")
         pat, joined = await join(url)
-        chat_id = joined["chat_id"]
+        chat_id = (await lib.next_event("chat", state="waiting"))["chat"]["id"]  # the desk's id
         await lib.ok("accept", chat_id=chat_id)
 
         async def talk() -> None:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from desk_ids import desk_id
 from wire import Peer, librarian
 
 from libchat_tui import protocol as p
@@ -126,8 +127,8 @@ async def test_a_conversing_patron_talks_until_the_librarian_ends_the_chat(backe
         sim = simulate(backend, Behaviour.CONVERSES)
         result = await finish(sim, asyncio.create_task(sim.run()))
         assert result.outcome == "ended_by_librarian"
-        chat = await watch.until(lambda: watch.chats.get(result.chat_id or 0, {}).get("state") == "ended"
-                                 and watch.chats[result.chat_id or 0])
+        chat = await watch.until(lambda: watch.chats.get(desk_id(backend, result), {}).get("state") == "ended"
+                                 and watch.chats[desk_id(backend, result)])
         assert chat["last_change"]["action"] == "end_by_librarian"
         said = watch.texts(chat["id"], "patron")
         assert said[0] == result.plan.question
@@ -140,8 +141,8 @@ async def test_a_patron_can_end_the_chat_themselves(backend: Backend) -> None:
         sim = simulate(backend, Behaviour.ENDS_CHAT)
         result = await finish(sim, asyncio.create_task(sim.run()))
         assert result.outcome == "ended_by_patron"
-        chat = await watch.until(lambda: watch.states[result.chat_id or 0][-1:] == ["ended"]
-                                 and watch.chats[result.chat_id or 0])
+        chat = await watch.until(lambda: watch.states[desk_id(backend, result)][-1:] == ["ended"]
+                                 and watch.chats[desk_id(backend, result)])
         change = chat["last_change"]
         assert (change["action"], change["from"], change["by"]["kind"]) == (
             "end_by_patron", "active", "patron")
@@ -155,8 +156,8 @@ async def test_a_patron_who_is_not_picked_up_gives_up_and_leaves_a_missed_chat(
         sim = simulate(backend, Behaviour.GIVES_UP_WAITING, speed=200.0)
         result = await finish(sim, asyncio.create_task(sim.run()))
         assert result.outcome == "gave_up_waiting"
-        chat = await watch.until(lambda: watch.states[result.chat_id or 0] == ["waiting", "ended"]
-                                 and watch.chats[result.chat_id or 0])
+        chat = await watch.until(lambda: watch.states[desk_id(backend, result)] == ["waiting", "ended"]
+                                 and watch.chats[desk_id(backend, result)])
         assert chat["last_change"]["action"] == "end_by_patron"
         assert chat["last_change"]["from"] == "waiting"
         assert chat["accepted_at"] is None and chat["owner"] is None
@@ -167,7 +168,7 @@ async def test_a_patron_whose_connection_drops_resumes_within_grace(backend: Bac
         sim = simulate(backend, Behaviour.DROPS_AND_RESUMES)
         result = await finish(sim, asyncio.create_task(sim.run()))
         assert result.outcome == "resumed_and_ended"
-        cid = result.chat_id or 0
+        cid = desk_id(backend, result)
         await watch.until(lambda: watch.states[cid][-1:] == ["ended"])
         assert watch.states[cid] == ["waiting", "active", "reconnecting", "active", "ended"]
         system = watch.texts(cid, "system")
@@ -182,7 +183,7 @@ async def test_a_patron_who_drops_for_good_is_disconnected_when_grace_runs_out(
         sim = simulate(backend, Behaviour.DROPS_FOR_GOOD)
         result = await finish(sim, asyncio.create_task(sim.run()))
         assert result.outcome == "dropped"
-        cid = result.chat_id or 0
+        cid = desk_id(backend, result)
         await watch.until(lambda: watch.states[cid][-1:] == ["reconnecting"])
         await clock.advance(61)
         await watch.until(lambda: watch.states[cid][-1:] == ["disconnected"])
@@ -271,7 +272,7 @@ async def test_the_patron_client_raises_refusals_and_resumes_without_duplicates(
         with pytest.raises(PatronError) as no_offer:
             await session.submit_ticket("maya@example.edu")
         assert no_offer.value.code == "no_ticket_offer"
-        cid = session.chat_id or 0
+        cid = desk_id(backend, session)
         await watch.peer.ok("accept", chat_id=cid)
         first = await watch.peer.ok("send", chat_id=cid, text="Hello!")
         async with asyncio.timeout(TIMEOUT):

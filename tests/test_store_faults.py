@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from desk_ids import desk_id
 from wire import join, librarian
 
 from libchat_tui.backend.runtime import Backend
@@ -21,7 +22,7 @@ def _snapshot(backend: Backend) -> dict[str, list[tuple]]:  # type: ignore[type-
 async def test_failing_statement_mid_command_changes_nothing(backend: Backend) -> None:
     lib, _ = await librarian(backend.url, backend.token)
     _pat, joined = await join(backend.url)
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     await lib.ok("accept", chat_id=chat_id)
     before = _snapshot(backend)
     memory = backend.desk.chats[chat_id]
@@ -62,8 +63,8 @@ async def test_failed_commit_fails_the_batch_and_keeps_serving(backend: Backend)
             raise sqlite3.OperationalError("database is locked (injected)")
 
     backend.store.fault_hook = fail_first
-    reply = await lib.request("note", chat_id=joined["chat_id"], text="Follow up about ILL")
+    reply = await lib.request("note", chat_id=desk_id(backend, joined), text="Follow up about ILL")
     assert reply["code"] == "storage_error" and "nothing was changed" in reply["message"]
     assert _snapshot(backend) == before
-    note = await lib.ok("note", chat_id=joined["chat_id"], text="Follow up about ILL")
+    note = await lib.ok("note", chat_id=desk_id(backend, joined), text="Follow up about ILL")
     assert note["note"]["text"] == "Follow up about ILL"

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 import pytest
+from desk_ids import desk_id
 from textual.widgets import Input
 from ui_support import Toasts, make_app, screen_strips, screen_text, wait_until
 from wire import join, librarian, patron
@@ -177,7 +178,7 @@ async def test_no_color_every_control_reads_without_colour(
         assert isinstance(app.focused, ChatList)
         assert (corner(app, "#chat-list"), corner(app, "#transcript")) == ("┏", "╭")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.model.chats[joined["chat_id"]].state.value == "active")
+        await wait_until(pilot, lambda: app.model.chats[desk_id(backend, joined)].state.value == "active")
         await wait_until(pilot, lambda: isinstance(app.focused, Composer), "composer focused")
         assert (corner(app, "#chat-list"), corner(app, "#composer")) == ("╭", "┏")
         await pilot.press("shift+tab")
@@ -192,8 +193,8 @@ async def test_owner_unread_and_composer_mode_in_words(
     _theirs, other = await join(backend.url, name="Sam", question="Opening hours?")
     app = make_app(backend, clock, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: other["chat_id"] in app.model.chats, "both chats")
-        await ben.ok("accept", chat_id=other["chat_id"])
+        await wait_until(pilot, lambda: desk_id(backend, other) in app.model.chats, "both chats")
+        await ben.ok("accept", chat_id=desk_id(backend, other))
         await pilot.press("enter")  # Maya's, waiting longest
         await wait_until(pilot, lambda: "with you · Nature online?" in screen_text(app), "mine")
         await wait_until(pilot, lambda: "with Ben Ortiz · Opening hours?" in screen_text(app), "Ben's")
@@ -238,7 +239,7 @@ async def test_a_bell_per_event(backend: Backend, clock: FakeClock, tmp_path: Pa
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.client is not None and app.client.online, "online")
         pat, joined = await join(backend.url, name="Kim")
-        chat_id = joined["chat_id"]
+        chat_id = desk_id(backend, joined)
         await wait_until(pilot, lambda: chat_id in app.model.chats, "new chat")
         assert rings == []  # bell_new_chat follows bell = false
         await pilot.press("enter")
@@ -263,7 +264,8 @@ async def test_bells_can_be_silenced_one_by_one(backend: Backend, clock: FakeClo
         pat, joined = await join(backend.url, name="Kim")
         await wait_until(pilot, lambda: rings == ["ring"], "the new chat rings (bell defaults on)")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.model.chats[joined["chat_id"]].state.value == "active")
+        chat_id = desk_id(backend, joined)
+        await wait_until(pilot, lambda: app.model.chats[chat_id].state.value == "active")
         pat.ws.transport.abort()
-        await wait_until(pilot, lambda: app.model.chats[joined["chat_id"]].state.value == "reconnecting")
+        await wait_until(pilot, lambda: app.model.chats[chat_id].state.value == "reconnecting")
         assert rings == ["ring"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from desk_ids import desk_id
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Input, RadioSet, Select, Sparkline, TextArea
@@ -67,7 +68,7 @@ async def accept(pilot: Pilot[None], app: LibChatApp, backend: Backend,
                  question: str = QUESTION) -> tuple[Peer, int]:
     """A patron asks; the librarian accepts (enter) and answers. Returns (patron, chat id)."""
     pat, joined = await join(backend.url, name="Maya [b]Lin[/b]", question=question)
-    chat_id = int(joined["chat_id"])
+    chat_id = int(desk_id(backend, joined))
     await wait_until(pilot, lambda: chat_id in app.model.chats, "the chat on the dashboard")
     await pilot.press("enter")
     await wait_until(pilot, lambda: state(app, chat_id) == "active", "accepted")
@@ -292,7 +293,7 @@ async def test_tickets_screen_open_first_live_close_and_the_patrons_ticket(
     chats = []
     for question in ("First question", "Second question"):
         _p, joined = await join(backend.url, question=question)
-        chats.append(joined["chat_id"])
+        chats.append(desk_id(backend, joined))
     for chat_id in chats:
         await lib.ok("create_ticket", chat_id=chat_id, name="Maya", email="maya@example.edu",
                      subject=f"About chat {chat_id}", body="Body [red]text[/red]")
@@ -324,11 +325,11 @@ async def test_tickets_screen_open_first_live_close_and_the_patrons_ticket(
 
         # A disconnected patron accepts the ticket offer: it arrives marked as theirs.
         pat, joined = await join(backend.url, question="Are you open on Sunday?")
-        await lib.ok("accept", chat_id=joined["chat_id"])
+        await lib.ok("accept", chat_id=desk_id(backend, joined))
         pat.ws.transport.abort()
-        await lib.next_event("chat", id=joined["chat_id"], state="reconnecting")
+        await lib.next_event("chat", id=desk_id(backend, joined), state="reconnecting")
         await clock.advance(61)
-        await lib.next_event("chat", id=joined["chat_id"], state="disconnected")
+        await lib.next_event("chat", id=desk_id(backend, joined), state="disconnected")
         late = await patron(backend.url)
         await late.ok("resume", token=joined["resume_token"], last_message_id=0)
         await late.ok("ticket", email="sam@example.edu", details="Still need the hours.")
@@ -389,10 +390,10 @@ async def test_statistics_for_a_day_and_a_day_that_is_not_a_date(
     lib, _ = await librarian(backend.url, backend.token, name="Ben")
     _answered, joined = await join(backend.url, question="Answered")
     await clock.advance(30)
-    await lib.ok("accept", chat_id=joined["chat_id"])
+    await lib.ok("accept", chat_id=desk_id(backend, joined))
     await clock.advance(120)
-    await lib.ok("end", chat_id=joined["chat_id"])
-    await lib.ok("save_analytics", chat_id=joined["chat_id"], dataset="Chat",
+    await lib.ok("end", chat_id=desk_id(backend, joined))
+    await lib.ok("save_analytics", chat_id=desk_id(backend, joined), dataset="Chat",
                  fields={"question_type": "policy", "read_scale": "4"})
     missed, _joined = await join(backend.url, question="Missed")
     await missed.ok("leave")

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from desk_ids import desk_id
 from textual.widgets import DataTable, Input, RadioSet, Select, TextArea
 from ui_support import make_app, screen_text, wait_until
 from wire import join
@@ -34,7 +35,7 @@ def rows(backend: Backend, sql: str) -> list[tuple]:  # type: ignore[type-arg]
 
 async def test_after_chat_workflow(backend: Backend, clock: FakeClock, tmp_path: Path) -> None:
     pat, joined = await join(backend.url, name="Maya Lin", question="Interlibrary loan for NEAR( thesis")
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     app = make_app(backend, clock, tmp_path)
     app.export_dir = tmp_path / "exports"
     async with app.run_test(size=(120, 40)) as pilot:
@@ -152,10 +153,10 @@ async def test_read_level_outside_scale_refused_by_the_desk(backend: Backend, le
 
     lib, _ = await librarian(backend.url, backend.token)
     _p, joined = await join(backend.url)
-    reply = await lib.request("save_analytics", chat_id=joined["chat_id"], dataset="Chat",
+    reply = await lib.request("save_analytics", chat_id=desk_id(backend, joined), dataset="Chat",
                               fields={"question_type": "reference", "read_scale": level})
     assert reply["code"] == "invalid_analytics" and "1 to 6" in reply["message"]
-    reply = await lib.request("save_analytics", chat_id=joined["chat_id"], dataset="Nope", fields={})
+    reply = await lib.request("save_analytics", chat_id=desk_id(backend, joined), dataset="Nope", fields={})
     assert reply["code"] == "unknown_dataset"
     reply = await lib.request("create_ticket", chat_id=9999, name="x", email="a@b.co", subject="s", body="")
     assert reply["code"] == "unknown_chat"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from desk_ids import desk_id
 from ui_support import Toasts, make_app, screen_strips, screen_text, wait_until
 from wire import join
 
@@ -26,7 +27,7 @@ def state_of(app, chat_id: int) -> str:  # type: ignore[no-untyped-def]
 
 async def test_accept_send_receive_end_close(backend: Backend, clock: FakeClock, tmp_path: Path) -> None:
     pat, joined = await join(backend.url, name="Maya Lin", question="Do you have Beloved by Morrison?")
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     app = make_app(backend, clock, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: chat_id in app.model.chats, "the chat on the desk")
@@ -65,9 +66,9 @@ async def test_end_confirmation_can_be_declined(backend: Backend, clock: FakeClo
     pat, joined = await join(backend.url)
     app = make_app(backend, clock, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: joined["chat_id"] in app.model.chats)
+        await wait_until(pilot, lambda: desk_id(backend, joined) in app.model.chats)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: state_of(app, joined["chat_id"]) == "active")
+        await wait_until(pilot, lambda: state_of(app, desk_id(backend, joined)) == "active")
         await pilot.press("ctrl+e")
         await wait_until(pilot, lambda: isinstance(app.screen, Confirm))
         await pilot.press("n")
@@ -79,18 +80,18 @@ async def test_end_confirmation_can_be_declined(backend: Backend, clock: FakeClo
         assert (await pat.next_event("message"))["message"]["text"] == "Still here"
         await wait_until(pilot, lambda: "Still here" in screen_text(app), "own line")
         assert not any(frame["type"] == "state" and frame.get("state") == "ended" for frame in pat.seen)
-        assert state_of(app, joined["chat_id"]) == "active"
+        assert state_of(app, desk_id(backend, joined)) == "active"
 
 
 async def test_patron_ends_chat(backend: Backend, clock: FakeClock, tmp_path: Path) -> None:
     pat, joined = await join(backend.url, name="Sam")
     app = make_app(backend, clock, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: joined["chat_id"] in app.model.chats)
+        await wait_until(pilot, lambda: desk_id(backend, joined) in app.model.chats)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: state_of(app, joined["chat_id"]) == "active")
+        await wait_until(pilot, lambda: state_of(app, desk_id(backend, joined)) == "active")
         await pat.ok("leave")
-        await wait_until(pilot, lambda: state_of(app, joined["chat_id"]) == "ended")
+        await wait_until(pilot, lambda: state_of(app, desk_id(backend, joined)) == "ended")
         await wait_until(pilot, lambda: f"Chat closed by the patron at {hm(clock.now())}" in screen_text(app))
         assert "■ ENDED" in screen_text(app)
 
@@ -99,7 +100,7 @@ async def test_reconnecting_countdown_back_to_active_then_disconnected(
     backend: Backend, clock: FakeClock, tmp_path: Path
 ) -> None:
     pat, joined = await join(backend.url, name="Kim")
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     app = make_app(backend, clock, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: chat_id in app.model.chats)
@@ -147,11 +148,11 @@ async def test_injection_payloads_are_shown_literally(
     pat, joined = await join(backend.url, name=f"N{payload}", question=f"Q{payload}")
     app = make_app(backend, clock, tmp_path)
     async with app.run_test(size=(200, 40)) as pilot:
-        await wait_until(pilot, lambda: joined["chat_id"] in app.model.chats)
+        await wait_until(pilot, lambda: desk_id(backend, joined) in app.model.chats)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: state_of(app, joined["chat_id"]) == "active")
+        await wait_until(pilot, lambda: state_of(app, desk_id(backend, joined)) == "active")
         await pat.ok("message", text=f"M{payload}")
-        await wait_until(pilot, lambda: app.model.chats[joined["chat_id"]].message_count >= 3)
+        await wait_until(pilot, lambda: app.model.chats[desk_id(backend, joined)].message_count >= 3)
         # The patron's line on screen, as the sanitiser shows it: the whole chat is drawn.
         await wait_until(pilot, lambda: clean(f"M{payload}") in screen_text(app), "the patron's line")
         for strip in screen_strips(app):
@@ -182,18 +183,19 @@ async def test_keys_work_from_list_and_composer(
 ) -> None:
     _a, first = await join(backend.url, name="First")
     _b, second = await join(backend.url, name="Second")
+    first_id, second_id = desk_id(backend, first), desk_id(backend, second)
     app = make_app(backend, clock, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: second["chat_id"] in app.model.chats)
+        await wait_until(pilot, lambda: second_id in app.model.chats)
         await pilot.press("enter")  # accept the longest waiting (First)
-        await wait_until(pilot, lambda: state_of(app, first["chat_id"]) == "active")
+        await wait_until(pilot, lambda: state_of(app, first_id) == "active")
         if where == "list":
             await pilot.press("escape")
             assert isinstance(app.focused, ChatList)
         else:
             assert isinstance(app.focused, Composer)
         await pilot.press("ctrl+j")  # next waiting: accepts Second
-        await wait_until(pilot, lambda: state_of(app, second["chat_id"]) == "active", "ctrl+j")
+        await wait_until(pilot, lambda: state_of(app, second_id) == "active", "ctrl+j")
         assert isinstance(app.focused, Composer)
         if where == "list":
             await pilot.press("escape")
@@ -205,9 +207,9 @@ async def test_keys_work_from_list_and_composer(
         await pilot.press("ctrl+e")
         await wait_until(pilot, lambda: isinstance(app.screen, Confirm), "ctrl+e")
         await pilot.press("y")
-        await wait_until(pilot, lambda: state_of(app, second["chat_id"]) == "ended")
+        await wait_until(pilot, lambda: state_of(app, second_id) == "ended")
         await pilot.press("ctrl+w", "y")
-        await wait_until(pilot, lambda: state_of(app, second["chat_id"]) == "gone", "ctrl+w")
+        await wait_until(pilot, lambda: state_of(app, second_id) == "gone", "ctrl+w")
         await pilot.press("ctrl+q")
         await wait_until(pilot, lambda: isinstance(app.screen, Confirm), "asks: First is still live")
         await pilot.press("y")
@@ -220,13 +222,13 @@ async def test_keys_are_remappable_and_footer_follows_state(
     _pat, joined = await join(backend.url)
     app = make_app(backend, clock, tmp_path, config='[keys]\nend-chat = "f9"\n[appearance]\nbell = false\n')
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: joined["chat_id"] in app.model.chats)
+        await wait_until(pilot, lambda: desk_id(backend, joined) in app.model.chats)
         await wait_until(pilot, lambda: "⏎ Accept" in screen_text(app).splitlines()[-1],
                          "the footer drawn for the waiting chat")
         footer = screen_text(app).splitlines()[-1]
         assert "End chat" not in footer  # a waiting chat cannot be ended
         await pilot.press("enter")
-        await wait_until(pilot, lambda: state_of(app, joined["chat_id"]) == "active")
+        await wait_until(pilot, lambda: state_of(app, desk_id(backend, joined)) == "active")
         await wait_until(pilot, lambda: "End chat" in screen_text(app).splitlines()[-1], "footer")
         assert "f9" in screen_text(app).splitlines()[-1]
         await pilot.press("ctrl+e")  # the old key does nothing now
@@ -243,7 +245,7 @@ async def test_palette_offers_only_what_applies(backend: Backend, clock: FakeClo
     _pat, joined = await join(backend.url, name="Pat")
     app = make_app(backend, clock, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: joined["chat_id"] in app.model.chats)
+        await wait_until(pilot, lambda: desk_id(backend, joined) in app.model.chats)
 
         def titles() -> list[str]:
             return [c.title for c in app.get_system_commands(app.screen)]
@@ -251,7 +253,7 @@ async def test_palette_offers_only_what_applies(backend: Backend, clock: FakeClo
         await wait_until(pilot, lambda: "Accept chat with Pat" in titles(), "offered: accept")
         assert "End chat" not in titles()
         await pilot.press("enter")
-        await wait_until(pilot, lambda: state_of(app, joined["chat_id"]) == "active")
+        await wait_until(pilot, lambda: state_of(app, desk_id(backend, joined)) == "active")
         assert "End chat" in titles() and "Close chat" not in titles()
 
 
@@ -269,15 +271,15 @@ async def test_new_chat_rings_and_toasts_and_unread_clears(
         await wait_until(pilot, lambda: any("New chat from Ring [b]me[/b]" in m for m in toasts.messages),
                          "toast")
         _b, other = await join(backend.url, name="Other")
-        await wait_until(pilot, lambda: other["chat_id"] in app.model.chats)
+        await wait_until(pilot, lambda: desk_id(backend, other) in app.model.chats)
         await pilot.press("enter")  # accept the first one
-        await wait_until(pilot, lambda: state_of(app, joined["chat_id"]) == "active")
+        await wait_until(pilot, lambda: state_of(app, desk_id(backend, joined)) == "active")
         await pilot.press("escape", "down")  # highlight the other chat
         await pat.ok("message", text="Are you there?")
-        await wait_until(pilot, lambda: app.model.unread.get(joined["chat_id"]) == 1, "unread")
+        await wait_until(pilot, lambda: app.model.unread.get(desk_id(backend, joined)) == 1, "unread")
         await wait_until(pilot, lambda: "✉ 1 new" in screen_text(app))
         await pilot.press("up")
-        await wait_until(pilot, lambda: joined["chat_id"] not in app.model.unread, "read")
+        await wait_until(pilot, lambda: desk_id(backend, joined) not in app.model.unread, "read")
 
 
 async def test_whole_hostile_corpus_through_the_app(backend: Backend, clock: FakeClock,

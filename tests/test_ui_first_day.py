@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from desk_ids import desk_id
 from textual import events
 from textual.widgets import Checkbox, Input, Select, TextArea
 from ui_support import Toasts, db, make_app, screen_text, state, wait_until
@@ -26,7 +27,7 @@ from libchat_tui.ui.screens.ticket_form import TicketScreen
 
 async def accepted(pilot: Any, app: LibChatApp, backend: Backend, **patron: Any) -> tuple[Any, int]:
     pat, joined = await join(backend.url, **patron)
-    chat_id = int(joined["chat_id"])
+    chat_id = int(desk_id(backend, joined))
     await wait_until(pilot, lambda: chat_id in app.model.chats, "the chat on the desk")
     await pilot.press("enter")
     await wait_until(pilot, lambda: state(app, chat_id) == "active", "accepted")
@@ -103,7 +104,7 @@ async def test_offline_note_is_queued_said_closed_and_can_be_withdrawn(
     await backend.start()
     port = backend.port
     _pat, joined = await join(backend.url, name="Maya")
-    chat_id = int(joined["chat_id"])
+    chat_id = int(desk_id(backend, joined))
     app = make_app(backend, clock, tmp_path)
     toasts = Toasts()
     try:
@@ -229,7 +230,7 @@ async def test_ticket_form_keeps_edits_asks_before_discarding_and_keeps_early_ke
 
 async def test_the_whole_chat_at_80_by_24(backend: Backend, clock: FakeClock, tmp_path: Path) -> None:
     pat, joined = await join(backend.url, name="Maya Lin", question="Do you have Beloved?")
-    chat_id = int(joined["chat_id"])
+    chat_id = int(desk_id(backend, joined))
     app = make_app(backend, clock, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: "Maya Lin" in screen_text(app), "the row")
@@ -287,7 +288,7 @@ async def test_views_from_every_screen_confirmations_and_the_accept_word(
     from libchat_tui.ui.screens.tickets import TicketsScreen
 
     _pat, joined = await join(backend.url, name="Maya")
-    chat_id = int(joined["chat_id"])
+    chat_id = int(desk_id(backend, joined))
     app = make_app(backend, clock, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: chat_id in app.model.chats)
@@ -319,7 +320,7 @@ async def test_message_queued_offline_shows_in_the_transcript_and_quit_warns(
     await backend.start()
     port = backend.port
     _pat, joined = await join(backend.url, name="Maya")
-    chat_id = int(joined["chat_id"])
+    chat_id = int(desk_id(backend, joined))
     app = make_app(backend, clock, tmp_path)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
@@ -354,7 +355,7 @@ async def test_new_chat_toasts_coalesce_and_stay_off_dialogs(backend: Backend, c
     async with app.run_test(size=(120, 40), notifications=True, message_hook=toasts) as pilot:
         await wait_until(pilot, lambda: app.client is not None and app.client.online)
         _a, first = await join(backend.url, name="First")
-        await wait_until(pilot, lambda: first["chat_id"] in app.model.chats)
+        await wait_until(pilot, lambda: desk_id(backend, first) in app.model.chats)
         for name in ("Second", "Third", "Fourth"):
             await join(backend.url, name=name)
         await wait_until(pilot, lambda: len(app.model.chats) == 4, "four chats")
@@ -378,7 +379,7 @@ async def test_new_chat_toasts_coalesce_and_stay_off_dialogs(backend: Backend, c
         await pilot.press("ctrl+n")
         await wait_until(pilot, lambda: isinstance(app.screen, NoteScreen))
         _e, fifth = await join(backend.url, name="Fifth")
-        await wait_until(pilot, lambda: fifth["chat_id"] in app.model.chats, "fifth")
+        await wait_until(pilot, lambda: desk_id(backend, fifth) in app.model.chats, "fifth")
         await pilot.pause()  # the app has handled what it posted along with the fifth chat
         assert "New chat" not in toasts.titles
         await pilot.press("escape")
@@ -421,7 +422,7 @@ async def test_patron_client_resumes_after_being_killed_and_thanks_once(
     again = argparse.Namespace(server=backend.url, resume=True)
     task = asyncio.create_task(patron_cli.run(again, stdin=keyboard.stdin, stdout=screen,
                                               backoff=FAST_BACKOFF, resume_file=resume_file))
-    await screen.shows(f"Back in chat #{chat['id']}")
+    await screen.shows("Back in your chat")
     await desk.ok("send", chat_id=chat["id"], text="Until 10 pm.")
     await screen.shows("Ana: Until 10 pm.")
     await desk.ok("end", chat_id=chat["id"])

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+from desk_ids import desk_id
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 from ui_support import Toasts, make_app, screen_text, wait_until
@@ -23,7 +24,7 @@ async def test_backend_restart_under_the_console(tmp_path: Path, clock: FakeCloc
     await backend.start()
     port = backend.port
     pat, joined = await join(backend.url, name="Maya")
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     app = make_app(backend, clock, tmp_path)
     toasts = Toasts()
     try:
@@ -67,7 +68,7 @@ async def test_backend_restart_under_the_console(tmp_path: Path, clock: FakeCloc
 async def test_draft_survives_the_console_going_away(backend: Backend, clock: FakeClock,
                                                      tmp_path: Path) -> None:
     _pat, joined = await join(backend.url, name="Dara")
-    chat_id = joined["chat_id"]
+    chat_id = desk_id(backend, joined)
     app = make_app(backend, clock, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: chat_id in app.model.chats)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from desk_ids import desk_id
 from libanswers_support import DATASET_ID, FakeLibAnswers, Fault, config
 from textual.pilot import Pilot
 from textual.widgets import Static
@@ -62,7 +63,7 @@ async def test_a_rated_chat_shows_stars_and_page_on_the_dashboard_and_in_its_rec
         assert "LibAnswers" not in desk_bar(app)  # this desk does not send to LibAnswers
         pat = await patron(backend.url)
         joined = await pat.ok("join", name="Maya Lin", question="When do you open on Sunday?", page=PAGE)
-        chat_id = int(joined["chat_id"])
+        chat_id = desk_id(backend, joined)
         await wait_until(pilot, lambda: chat_id in app.model.chats, "the chat on the dashboard")
         await pat.ok("leave")
         await wait_until(pilot, shows(app, "ENDED"), "the chat ended")
@@ -141,8 +142,9 @@ async def ticket_and_chat(backend: Backend) -> tuple[Peer, int, int]:
     """Ada (another librarian) answers a chat and creates a ticket from it."""
     ada, _hello = await librarian(backend.url, backend.token, name="Ada Lovelace", lib_id="ada")
     pat = await patron(backend.url)
-    chat_id = int((await pat.ok("join", name="Grace Hopper", email="grace@example.edu",
-                                question="Do you have the 1923 yearbook?"))["chat_id"])
+    joined = await pat.ok("join", name="Grace Hopper", email="grace@example.edu",
+                          question="Do you have the 1923 yearbook?")
+    chat_id = desk_id(backend, joined)
     await ada.ok("accept", chat_id=chat_id)
     ticket = await ada.ok("create_ticket", chat_id=chat_id, name="Grace Hopper", email="grace@example.edu",
                           subject="Scan of the 1923 yearbook", body="Pages 40-44, please.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,7 @@ async def test_transcript_download_and_rating(browser: Browser, desk: tuple[Desk
     async with page.expect_download() as download_info:
         await page.get_by_role("button", name="Download transcript").click()
     download = await download_info.value
-    assert download.suggested_filename == f"chat-{chat_id}.txt"
+    assert re.fullmatch(r"library-chat-\d{4}-\d\d-\d\d\.txt", download.suggested_filename)
     text = Path(await download.path()).read_text(encoding="utf-8")
     assert QUESTION in text and "Here is the <catalogue> link." in text and "Got it." in text
     assert "INTERNAL" not in text
@@ -197,12 +198,13 @@ async def test_transcript_download_and_rating(browser: Browser, desk: tuple[Desk
 async def test_queue_position_while_waiting(browser: Browser, desk: tuple[Desk, Front]) -> None:
     server, front = desk
     lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
-    first, joined = await join(server.url, name="Early Bird")
+    first, _joined = await join(server.url, name="Early Bird")
     page = await open_chat(browser, front)
     await ask(page)
     await expect(page.locator("#queue")).to_have_text("You are number 2 in line.")
     await snap(page, "waiting")
-    await lib.ok("accept", chat_id=joined["chat_id"])
+    early_bird = (await lib.next_event("chat", state="waiting"))["chat"]["id"]  # the first to wait
+    await lib.ok("accept", chat_id=early_bird)
     await expect(page.locator("#queue")).to_have_text("You are next in line.")
     await first.close()
     await lib.close()

@@ -244,8 +244,12 @@ class Desk:
                 current = self.chats.get(chat.id, updated)
                 self.remember(replace(current, message_count=updated.message_count, last_activity=now))
                 if sender is Sender.LIBRARIAN:
-                    self._tell_patron(chat.id, p.PatronMessageEvent(patron_view(message)))
+                    self._tell_patron(chat.id, p.PatronMessageEvent(
+                        patron_view(message, updated.message_count)))
 
+            if sender is Sender.PATRON:  # the patron's ack gives the line's number in the chat
+                return Outcome({"message": message.to_wire(), "number": updated.message_count},
+                               apply=apply)
             return Outcome({"message": message.to_wire()}, apply=apply)
 
         return await self.store.write(work, idem=idem)
@@ -319,7 +323,8 @@ class Desk:
         return found
 
 
-def patron_view(message: Message) -> dict[str, Any]:
-    """What a patron may see of a message."""
-    return {"id": message.id, "sender": message.sender.value, "author": message.author,
+def patron_view(message: Message, number: int) -> dict[str, Any]:
+    """What a patron may see of a message. Its `id` is its number in the chat (1 is the
+    question), never the desk's sequential message id, which would show the desk's volume."""
+    return {"id": number, "sender": message.sender.value, "author": message.author,
             "text": message.text, "at": iso(message.at)}

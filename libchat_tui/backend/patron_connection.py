@@ -198,14 +198,14 @@ class PatronConnection:
             chat, token = await patrons.join(self.desk, cmd.name, cmd.email, cmd.question, page=cmd.page,
                                              sink=self.sink)
         self.chat_id = chat.id
-        return {"chat_id": chat.id, "resume_token": token, "state": chat.state.value,
+        return {"chat_id": patrons.chat_ref(token), "resume_token": token, "state": chat.state.value,
                 "position": self.desk.waiting.position(chat.id)}
 
     async def _resume(self, cmd: p.Resume) -> dict[str, Any]:
         chat, missed = await patrons.resume(self.desk, cmd.token, cmd.last_message_id or 0, self.sink)
         self.chat_id = chat.id
         self.left = chat.state.value not in ("waiting", "active")
-        return {"chat_id": chat.id, "state": chat.state.value, "messages": missed,
+        return {"chat_id": patrons.chat_ref(cmd.token), "state": chat.state.value, "messages": missed,
                 "ticket_offered": chat.ticket_offered and chat.patron_ticket_id is None,
                 "at": iso(chat.last_activity), "ended_at": iso(chat.ended_at),
                 "librarian": chat.owner.name if chat.owner else None,
@@ -250,8 +250,10 @@ def _same(result: dict[str, Any]) -> dict[str, Any]:
 #: Command class -> (handler returning the desk's result, what the patron is told of it). A
 #: retry of an applied command gets the same ack, built from the result the desk stored.
 _HANDLERS: dict[type[Any], tuple[_Handler, _Ack]] = {
+    # (`number`: the line's number in the chat; results stored before numbering lack it)
     p.PatronMessage: (PatronConnection._message,
-                      lambda r: {"message_id": r["message"]["id"], "at": r["message"]["at"]}),
+                      lambda r: {"message_id": r.get("number", r["message"]["id"]),
+                                 "at": r["message"]["at"]}),
     p.Leave: (PatronConnection._leave, lambda r: {"state": r["chat"]["state"], "at": r["chat"]["ended_at"]}),
     p.PatronTicket: (PatronConnection._ticket, lambda r: {"ticket_id": r["ticket"]["id"]}),
     p.PatronTranscript: (PatronConnection._transcript, _same),

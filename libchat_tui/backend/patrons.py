@@ -9,6 +9,7 @@ each command id at most once per chat, as it does for librarians.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import replace
 from typing import Any
@@ -28,6 +29,15 @@ from ..domain import (
 from . import rows
 from .desk import MAX_TRANSCRIPT, Desk, Idem, PatronSink
 from .store import Outcome, Tx
+
+
+def chat_ref(token: str) -> str:
+    """What a patron knows their chat by: derived one-way from its resume token.
+
+    The desk's own chat ids are sequential and would tell anyone how busy the desk is;
+    this says nothing, needs no storage, and cannot be turned back into the token.
+    """
+    return "c-" + hashlib.sha256(b"libchat chat ref\0" + token.encode()).hexdigest()[:20]
 
 
 def idem_key(chat_id: int, command_id: str) -> tuple[str, str]:

@@ -216,11 +216,16 @@ def stored_result(conn: sqlite3.Connection, librarian_id: str, command_id: str) 
 
 def patron_messages(conn: sqlite3.Connection | Tx, chat_id: int, after: int, *,
                     librarian_only: bool = False) -> list[dict[str, Any]]:
-    """A chat's lines as the patron may see them (patron and librarian lines; no notes)."""
+    """A chat's lines as the patron may see them (patron and librarian lines; no notes),
+    after line number `after`. A line's `id` is its number in the chat (1 is the question;
+    system lines take numbers too, so the patron's numbers have gaps): the same number
+    the live `message` event and the `message` ack gave it (`Chat.message_count` then)."""
     senders = "('librarian')" if librarian_only else "('librarian', 'patron')"
     got = conn.execute(
-        "SELECT id, sender, author, text, at FROM messages"
-        f" WHERE chat_id=? AND id>? AND sender IN {senders} ORDER BY id",
+        "SELECT number, sender, author, text, at FROM"
+        " (SELECT ROW_NUMBER() OVER (ORDER BY id) AS number, sender, author, text, at"
+        "  FROM messages WHERE chat_id=?)"
+        f" WHERE number>? AND sender IN {senders} ORDER BY number",
         (chat_id, after),
     ).fetchall()
     return [{"id": r[0], "sender": r[1], "author": r[2], "text": r[3], "at": r[4]} for r in got]

@@ -166,7 +166,8 @@ class PatronResult:
     """How a simulated patron's visit went (for tests and the demo's log)."""
 
     plan: PatronPlan
-    chat_id: int | None = None
+    chat_id: str | None = None  # the patron's opaque reference to the chat
+    resume_token: str | None = None
     outcome: str = "running"
 
 
@@ -270,7 +271,7 @@ class Simulator:
         try:
             await session.join(plan.name, plan.email, plan.question)
             self._failures = 0
-            result.chat_id = session.chat_id
+            result.chat_id, result.resume_token = session.chat_id, session.resume_token
             result.outcome = await self._chat(plan, session, random.Random(plan.seed))
         except asyncio.CancelledError:
             result.outcome = "stopped"

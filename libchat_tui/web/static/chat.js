@@ -628,7 +628,8 @@
       var blob = new Blob([lines.join("\n") + "\n"], { type: "text/plain;charset=utf-8" });
       var a = document.createElement("a");
       a.href = URL.createObjectURL(blob);
-      a.download = "chat-" + (chat.chatId || "transcript") + ".txt";
+      // Named by the day the chat started: the chat's reference is opaque and means nothing to the patron.
+      a.download = "library-chat-" + String(res.started_at || new Date().toISOString()).slice(0, 10) + ".txt";
       document.body.appendChild(a);
       a.click();
       a.remove();
