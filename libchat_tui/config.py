@@ -34,6 +34,7 @@ DEFAULT_KEYS: Final = {
     "end-chat": "ctrl+e", "close-chat": "ctrl+w", "note": "ctrl+n", "ticket": "ctrl+t",
     "analytics": "ctrl+r", "next-waiting": "ctrl+j", "help": "f1", "quit": "ctrl+q",
     "tickets": "f2", "history": "f3", "stats": "f4", "export": "ctrl+o",
+    "missed-filter": "m", "close-missed": "ctrl+l",
 }
 BINDING_IDS: Final = frozenset(DEFAULT_KEYS)
 #: `[appearance]` bells, one per desk event; each defaults to `bell`.

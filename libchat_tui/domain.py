@@ -358,6 +358,12 @@ def _ts(text: str) -> datetime:
     return value
 
 
+def is_missed(chat: Chat) -> bool:
+    """A missed chat: over (ended or disconnected) and never accepted by anyone; the
+    patron gave up waiting, or dropped while waiting and the grace period ran out."""
+    return chat.owner is None and chat.state in FINISHED_STATES
+
+
 class Sender(StrEnum):
     PATRON = "patron"
     LIBRARIAN = "librarian"

@@ -1,4 +1,8 @@
-"""A one-key yes/no question (End Chat asks one)."""
+"""A one-key yes/no question (End Chat asks one).
+
+The question is a `Static`, not a `Label`: it wraps inside the box instead of being cut
+off at its edge ("Close 7 missed chats? They leave the dashboard; they stay in History.").
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label
+from textual.widgets import Label, Static
 
 
 class Confirm(ModalScreen[bool]):
@@ -25,7 +29,7 @@ class Confirm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Label(self.question, markup=False, id="confirm-question")
+            yield Static(self.question, markup=False, id="confirm-question")
             yield Label("y = yes    n / esc = no", markup=False, id="confirm-keys")
 
     def action_answer(self, answer: bool) -> None:

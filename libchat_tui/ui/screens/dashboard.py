@@ -5,7 +5,8 @@ only when it applies (`check_action`), and offered by the command palette. Ctrl 
 are priority bindings so they work from the composer too.
 
 The desk bar says whether the desk's LibAnswers link works (only on desks that send
-there); an ended chat the patron rated shows the rating above its transcript.
+there); an ended chat the patron rated shows the rating above its transcript. `m` lists
+only missed chats (or all again) and ctrl+l closes every missed chat (`ui.missed`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ...client import Status
 from ...domain import Act, Chat, ChatState, Message, Sender, may
 from ...model import Changes
 from ...sanitize import clean, clean_name
+from .. import missed
 from ..messages import DeskChanged, ReportsWorkerFailures
 from ..widgets.chat_list import ChatList
 from ..widgets.chat_pane import ChatPane
@@ -57,6 +59,12 @@ class DashboardScreen(ReportsWorkerFailures, Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "List", tooltip="Back to the chat list", id="back"),
+        # One key, two words, like enter in the list; one id, so `[keys]` remaps both. A letter:
+        # it works from the list and the chat, not from the composer (an "m" is typed there).
+        # The footer shows only the way back; the list's title says the filter is on.
+        Binding("m", "show_missed", "Missed chats only", show=False, id="missed-filter",
+                tooltip="Only missed chats (left before anyone answered)"),
+        Binding("m", "show_all", "All chats", tooltip="List all chats again", id="missed-filter"),
         Binding("ctrl+e", "end_chat", "End chat", priority=True, id="end-chat"),
         Binding("ctrl+w", "close_chat", "Close chat", priority=True, id="close-chat"),
         Binding("ctrl+n", "note", "Note", tooltip="Internal note", priority=True, id="note"),
@@ -67,6 +75,8 @@ class DashboardScreen(ReportsWorkerFailures, Screen[None]):
         Binding("ctrl+j", "next_waiting", "Next", tooltip="Accept the next waiting chat", priority=True,
                 id="next-waiting"),
         Binding("ctrl+o", "export", "Export", tooltip="Export the transcript", priority=True, id="export"),
+        Binding("ctrl+l", "close_missed", "Close all missed chats", priority=True, show=False,
+                tooltip="Close all missed chats (asks first)", id="close-missed"),
         Binding("f6", "switch_view", "List/Chat", tooltip="Switch list / chat (narrow)",
                 id="switch-view"),
         Binding("f1", "help", "Keys", tooltip="Keyboard reference", id="help"),
@@ -324,6 +334,10 @@ class DashboardScreen(ReportsWorkerFailures, Screen[None]):
             return self.app.model.next_waiting() is not None or None
         if action == "accept_open":
             return self.chat is not None
+        if action in ("show_missed", "show_all"):  # the one of the two that changes something
+            return (action == "show_missed") != self.chat_list.missed_only  # False: hidden
+        if action == "close_missed":
+            return bool(self.closable_missed()) or None
         act = ACTS.get(action)
         if act is None:
             return True
@@ -401,11 +415,39 @@ class DashboardScreen(ReportsWorkerFailures, Screen[None]):
 
         self.app.push_screen(Confirm(question), answered)
 
+    def closable_missed(self) -> list[Chat]:
+        """The missed chats the domain lets this librarian close, less those already queued."""
+        client = self.app.client
+        return missed.closable(self.app.model.chats.values(), self.app.librarian_id,
+                               client.queued_frames() if client is not None else ())
+
+    def action_show_missed(self) -> None:
+        self.chat_list.missed_only = True
+        self.action_back()  # the list is where the filter shows
+
+    def action_show_all(self) -> None:
+        self.chat_list.missed_only = False
+        self.action_back()
+
+    def action_close_missed(self) -> None:
+        chat_ids = [chat.id for chat in self.closable_missed()]
+        if not chat_ids:
+            self.notify("No missed chats to close.", markup=False)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(missed.close_all(self.app, chat_ids), group="command",
+                                exit_on_error=False)
+
+        self.app.push_screen(Confirm(missed.question(len(chat_ids))), answered)
+
     def action_next_waiting(self) -> None:
         chat = self.app.model.next_waiting()
         if chat is None:
             self.notify("No chats are waiting.", markup=False)
             return
+        self.chat_list.missed_only = False  # a waiting chat is never missed: list it
         self.run_worker(self._accept_open(chat.id), group="command", exit_on_error=False)
 
     def action_help(self) -> None:

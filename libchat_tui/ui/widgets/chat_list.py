@@ -6,6 +6,9 @@ measurement (cached per Content) is not repeated for them. The highlighted chat 
 highlighted when the order changes, and `Moved` is posted only when the highlighted
 chat really changes. Patron text reaches the row only through the sanitiser, as
 Content (never markup).
+
+`missed_only` narrows the list to missed chats (`domain.is_missed`); the border title
+then says so with the count ("Missed: 7"), and an empty list says so in words.
 """
 
 from __future__ import annotations
@@ -15,12 +18,16 @@ from datetime import datetime
 from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from ...domain import Act, Chat, ChatState, may
+from ...domain import Act, Chat, ChatState, is_missed, may
 from ...sanitize import clean, clean_name
 from ..badges import BADGE_WIDTH, badge, duration
+
+#: What the list says when the missed filter is on and no chat is missed.
+NO_MISSED = "No missed chats.\nOnly missed chats are listed (the missed filter is on)."
 
 
 class ChatList(OptionList):
@@ -55,6 +62,9 @@ class ChatList(OptionList):
             super().__init__()
             self.chat_id = chat_id
 
+    #: List only missed chats (over, never accepted); the footer's keys follow it.
+    missed_only: reactive[bool] = reactive(False, init=False, bindings=True)
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
         self.me = ""  # the librarian, for `may(chat, Act.ACCEPT, me)`
@@ -65,6 +75,7 @@ class ChatList(OptionList):
         #: chat id -> (chat, unread, time text, width, row): the row and what it was built from
         self._rows: dict[int, tuple[Chat, int, str, int, Content]] = {}
         self._moved_to: int | None = None
+        self._empty = False  # NO_MISSED is shown instead of rows
 
     @staticmethod
     def when(chat: Chat, now: datetime) -> str:
@@ -142,23 +153,40 @@ class ChatList(OptionList):
         option = self.highlighted_option
         return None if option is None or option.id is None else int(option.id)
 
+    def watch_missed_only(self) -> None:
+        if self._shown is not None:
+            self.show(*self._shown)
+
+    def _set_title(self, listed: int) -> None:
+        title = Content(f"Missed: {listed}") if self.missed_only else None
+        if self.border_title != title:  # redraw the border only when it changes
+            self.border_title = title
+
     def show(self, chats: list[Chat], unread: dict[int, int], now: datetime) -> None:
-        """Show chats in this order; keep the highlighted chat highlighted."""
+        """Show chats in this order (only the missed ones if `missed_only`); keep the
+        highlighted chat highlighted."""
         self._shown = (chats, unread, now)
+        if len(self._rows) > 2 * len(chats) + 100:  # forget chats that have left the desk
+            on_desk = {c.id for c in chats}
+            self._rows = {k: v for k, v in self._rows.items() if k in on_desk}
+        if self.missed_only:
+            chats = [c for c in chats if is_missed(c)]
+        self._set_title(len(chats))
         current = self.chat_id
         order = [c.id for c in chats]
         width = self._row_width
         rows = [self._row(c, unread, now, width) for c in chats]
-        if len(self._rows) > 2 * len(chats) + 100:  # forget chats that have left the desk
-            shown = set(order)
-            self._rows = {k: v for k, v in self._rows.items() if k in shown}
-        if order == self._order:
+        empty = self.missed_only and not order
+        if order == self._order and empty == self._empty:
             for index, row in enumerate(rows):
                 if self.options[index].prompt is not row:
                     self.replace_option_prompt_at_index(index, row)
             self.refresh()
         else:
             options = [Option(row, id=str(chat_id)) for row, chat_id in zip(rows, order, strict=True)]
+            if empty:
+                options = [Option(Content(NO_MISSED), disabled=True)]
+            self._empty = empty
             self._order = order
             self._index = {chat_id: i for i, chat_id in enumerate(order)}
             self.set_options(options)
