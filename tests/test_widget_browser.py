@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -66,8 +67,14 @@ async def open_chat(browser: Browser, front: Front, *, width: int = 400) -> Page
 
 
 async def snap(page: Page, name: str) -> None:
-    IMAGES.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(IMAGES / f"widget-{name}.png"))
+    """A screenshot of this state: always taken (it must not fail), and kept as the
+    documentation's picture only when asked (`LIBCHAT_UPDATE_SCREENSHOTS=1`), so a test
+    run leaves the working tree as it was."""
+    shot = await page.screenshot()
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("LIBCHAT_UPDATE_SCREENSHOTS") == "1":
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        (IMAGES / f"widget-{name}.png").write_bytes(shot)
 
 
 async def ask(page: Page, name: str = "Maya", question: str = QUESTION, email: str = "") -> None:
