@@ -191,7 +191,7 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
         data_dir=data_dir, grace_seconds=args.grace or settings.desk.grace_seconds, token=token,
         datasets=dict(settings.datasets), host=args.host, port=args.port,
         allowed_origins=frozenset(args.allow_origin), widget=settings.widget,
-        libanswers=settings.libanswers,
+        libanswers=settings.libanswers, team=settings.desk.team,
         # Simulated patrons all come from this machine: their per-address counts are lifted.
         limits=settings.limits.for_simulated_patrons() if args.patrons else settings.limits,
     )
@@ -290,7 +290,7 @@ async def _plain_demo(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     desk = EmbeddedDesk(data_dir=data_dir, grace_seconds=args.grace or settings.desk.grace_seconds,
                         seed=_seed(args), speed=args.speed, patrons=args.patrons,
-                        datasets=dict(settings.datasets))
+                        datasets=dict(settings.datasets), team=settings.desk.team)
     await desk.start()
     try:
         return await run_plain(settings, url=desk.url, token=desk.token, color=args.color,

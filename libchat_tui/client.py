@@ -20,7 +20,7 @@ import random
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -97,6 +97,8 @@ class DeskClient:
         self.outbox_path = outbox
         self.backoff_max = backoff_max
         self.hello: dict[str, Any] = {}
+        #: Online or away: said in every `hello`, so a reconnect keeps it.
+        self.presence: Literal["online", "away"] = "online"
         self.status = Status()
         self.session = CommandSession(librarian_id[:8] or "lib", p.decode_librarian_event)
         self._ws: ClientConnection | None = None
@@ -248,7 +250,7 @@ class DeskClient:
     async def _session(self, ws: ClientConnection) -> None:
         hello_id = f"hello-{self.session.new_id()}"
         await ws.send(p.encode(p.Hello(p.PROTOCOL_VERSION, self.librarian_id, self.name,
-                                       self.session.last_seq, id=hello_id)))
+                                       self.session.last_seq, self.presence, id=hello_id)))
         async for raw in ws:
             try:
                 frame = self.session.receive(raw)
@@ -261,6 +263,7 @@ class DeskClient:
                 if isinstance(frame, p.Error):
                     raise _Refused(frame.message or "The desk refused hello.")
                 self.hello = frame.result
+                self.on_frame(frame)  # the model takes the team desk from it
                 continue
             if isinstance(frame, p.Synced):
                 self._attempt = 0

@@ -21,6 +21,7 @@ import platformdirs
 
 from .analytics import DEFAULT_DATASETS, KINDS, Dataset, Field
 from .limits import Limits
+from .team_settings import TeamSettings
 from .web.settings import WidgetSettings
 
 if TYPE_CHECKING:
@@ -35,6 +36,10 @@ DEFAULT_KEYS: Final = {
     "analytics": "ctrl+r", "next-waiting": "ctrl+j", "help": "f1", "quit": "ctrl+q",
     "tickets": "f2", "history": "f3", "stats": "f4", "export": "ctrl+o",
     "missed-filter": "m", "close-missed": "ctrl+l",
+    # the team desk: presence, departments, transfer (ui/team.py)
+    # canned messages (ui/canned.py)
+    # dismiss and block (ui/blocks.py)
+    # patron information (ui/patron_info.py)
 }
 BINDING_IDS: Final = frozenset(DEFAULT_KEYS)
 #: `[appearance]` bells, one per desk event; each defaults to `bell`.
@@ -87,6 +92,7 @@ class AppearanceSettings:
 @dataclass(frozen=True, slots=True)
 class DeskSettings:
     grace_seconds: float = 60.0
+    team: TeamSettings = field(default_factory=TeamSettings)  # departments, transfers, canned...
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +137,38 @@ def _default_name() -> str:
     except Exception:  # no user name in this environment
         return "Librarian"
     return user.replace(".", " ").replace("_", " ").title()[:80] or "Librarian"
+
+
+def _seconds(r: Any, desk: dict[str, Any], key: str, default: float, low: float, high: float) -> float:
+    value = desk.get(key, default)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not (value == 0 or low <= value <= high):
+        raise r.fail("desk", key, f"must be 0 or a number of seconds from {low:g} to {high:g}, "
+                     f"got {value!r}")
+    return float(value)
+
+
+def _team(r: Any, doc: dict[str, Any], desk: dict[str, Any]) -> TeamSettings:
+    """`[desk] departments / transfer_seconds / realert_seconds` and the `[canned]` table."""
+    departments = desk.get("departments", ["General"])
+    if (not isinstance(departments, list) or not 1 <= len(departments) <= 50
+            or not all(isinstance(d, str) and d.strip() and len(d) <= 100 for d in departments)
+            or len({d.strip().casefold() for d in departments}) != len(departments)):
+        raise r.fail("desk", "departments", "must be a list of 1 to 50 different names of 1 to 100 "
+                     f"characters, got {departments!r}")
+    transfer = _seconds(r, desk, "transfer_seconds", 60, 10, 3600)
+    if transfer == 0:
+        raise r.fail("desk", "transfer_seconds", "must be between 10 and 3600 seconds, got 0")
+    realert = _seconds(r, desk, "realert_seconds", 180, 30, 86400)
+    canned = doc.get("canned", {})
+    if not isinstance(canned, dict):
+        raise ConfigError(f"{r.path}, line {r.line_of('', 'canned')}: canned must be a section")
+    for name, text in canned.items():
+        if not 1 <= len(name) <= 40 or not isinstance(text, str) or not 1 <= len(text.strip()) <= 2000:
+            raise r.fail("canned", name, "must be a name of 1 to 40 characters = text of 1 to 2,000 "
+                         f"characters, got {text!r}")
+    return TeamSettings(tuple(d.strip() for d in departments), transfer, realert,
+                        tuple((name, text.strip()) for name, text in canned.items()))
 
 
 class _Reader:
@@ -235,10 +273,11 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
             raise r.fail("appearance", key, f"must be true or false, got {value!r}")
         switches[key] = value
 
-    desk = r.table(doc, "desk", {"grace_seconds"})
+    desk = r.table(doc, "desk", {"grace_seconds", "departments", "transfer_seconds", "realert_seconds"})
     grace = desk.get("grace_seconds", 60)
     if isinstance(grace, bool) or not isinstance(grace, int | float) or not 5 <= grace <= 3600:
         raise r.fail("desk", "grace_seconds", f"must be a number between 5 and 3600, got {grace!r}")
+    team = _team(r, doc, desk)
 
     keys = r.table(doc, "keys", set(BINDING_IDS))
     for binding, key in keys.items():
@@ -253,7 +292,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
         librarian=LibrarianSettings(name),
         server=ServerSettings(url, token),
         appearance=AppearanceSettings(theme, **switches),
-        desk=DeskSettings(float(grace)),
+        desk=DeskSettings(float(grace), team),
         keys={k: v.strip() for k, v in keys.items()},
         datasets=_datasets(r, doc),
         libanswers=libanswers,

@@ -34,6 +34,10 @@ class Action(StrEnum):
     RESUME = "resume"
     GRACE_EXPIRED = "grace_expired"
     CLOSE = "close"
+    TRANSFER = "transfer"  # the owner sends an active chat back to a department's queue
+    TAKE_OVER = "take_over"  # a colleague accepts the chat offered to them: the owner changes
+    DISMISS = "dismiss"  # a waiting chat is spam: closed at once, with a reason
+    BLOCK = "block"  # the patron is blocked: their chat ends
 
 
 W, A, R = ChatState.WAITING, ChatState.ACTIVE, ChatState.RECONNECTING
@@ -54,6 +58,13 @@ TRANSITIONS: dict[tuple[ChatState, Action], ChatState] = {
     (R, Action.END_BY_PATRON): E,
     (E, Action.CLOSE): C,
     (D, Action.CLOSE): C,
+    (A, Action.TRANSFER): W,
+    (A, Action.TAKE_OVER): A,
+    (W, Action.DISMISS): C,
+    (R, Action.DISMISS): C,  # a waiting patron who dropped (never accepted: see `refusal`)
+    (W, Action.BLOCK): E,
+    (A, Action.BLOCK): E,
+    (R, Action.BLOCK): E,
 }
 
 #: States shown on the dashboard (everything but closed).
@@ -126,20 +137,32 @@ class Act(StrEnum):
     TICKET = "ticket"
     ANALYTICS = "analytics"
     EXPORT = "export"
+    TRANSFER = "transfer"  # offer to a colleague, or send to a department
+    ANSWER_TRANSFER = "answer_transfer"  # accept or decline a transfer offered to you
+    WITHDRAW_TRANSFER = "withdraw_transfer"
+    DISMISS = "dismiss"
+    BLOCK = "block"
+    EDIT_PATRON = "edit_patron"  # correct the patron's name or e-mail
 
 
 #: Acts that change the chat's state, and the transition each one takes.
-_ACT_TRANSITIONS = {Act.ACCEPT: Action.ACCEPT, Act.END: Action.END_BY_LIBRARIAN, Act.CLOSE: Action.CLOSE}
+_ACT_TRANSITIONS = {Act.ACCEPT: Action.ACCEPT, Act.END: Action.END_BY_LIBRARIAN, Act.CLOSE: Action.CLOSE,
+                    Act.DISMISS: Action.DISMISS, Act.BLOCK: Action.BLOCK,
+                    Act.ANSWER_TRANSFER: Action.TAKE_OVER}
 #: Acts only the chat's owner may take.
-_OWNER_ONLY = frozenset({Act.SEND, Act.END})
+_OWNER_ONLY = frozenset({Act.SEND, Act.END, Act.TRANSFER, Act.WITHDRAW_TRANSFER})
 
 
 def refusal(chat: Chat, act: Act, librarian_id: str) -> DomainError | None:
     """Why `librarian_id` may not `act` on `chat` now, or None if they may.
 
-    One ownership rule: sending and ending belong to the librarian who accepted the
-    chat; anyone on the desk may accept a waiting chat, close a finished one, and do the
-    after-chat work (notes, tickets, Reference Analytics, exports) on any chat.
+    One ownership rule: sending, ending and transferring belong to the librarian who
+    accepted the chat; anyone on the desk may accept a waiting chat, close a finished
+    one, and do the after-chat work (notes, tickets, Reference Analytics, exports,
+    correcting the patron's name) on any chat. A transfer offered to a colleague is
+    theirs alone to accept or decline, and the owner's to withdraw; nothing else about
+    the chat changes while it is on offer but what the owner does. Dismissing is for
+    chats nobody has accepted; blocking, for the owner's chat or one nobody has.
     """
     action = _ACT_TRANSITIONS.get(act)
     if action is not None and (chat.state, action) not in TRANSITIONS:
@@ -153,6 +176,23 @@ def refusal(chat: Chat, act: Act, librarian_id: str) -> DomainError | None:
     if act in _OWNER_ONLY and (chat.owner is None or chat.owner.id != librarian_id):
         owner = "nobody has accepted it" if chat.owner is None else f"it belongs to {chat.owner.name}"
         return DomainError(f"Chat {chat.id} is not yours: {owner}.", "not_owner")
+    offer = chat.transfer
+    if act is Act.TRANSFER:
+        if chat.state is not A:
+            return DomainError(f"Chat {chat.id} is {chat.state.value}; only an active chat can be "
+                               "transferred.", "illegal_transition")
+        if offer is not None:
+            return DomainError(f"Chat {chat.id} is already offered to {offer.to_name}; withdraw "
+                               "that first.", "transfer_pending")
+    if act is Act.ANSWER_TRANSFER and (offer is None or offer.to_id != librarian_id):
+        return DomainError(f"Chat {chat.id} is not offered to you.", "no_transfer")
+    if act is Act.WITHDRAW_TRANSFER and offer is None:
+        return DomainError(f"Chat {chat.id} is not on offer.", "no_transfer")
+    if act is Act.DISMISS and chat.owner is not None:
+        return DomainError(f"Chat {chat.id} was accepted by {chat.owner.name}; end it instead.",
+                           "illegal_transition")
+    if act is Act.BLOCK and chat.owner is not None and chat.owner.id != librarian_id:
+        return DomainError(f"Chat {chat.id} is not yours: it belongs to {chat.owner.name}.", "not_owner")
     return None
 
 
@@ -214,6 +254,30 @@ def parse_ts(text: str | None) -> datetime | None:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferOffer:
+    """A chat its owner offered to a colleague, until they answer or it times out."""
+
+    to_id: str
+    to_name: str
+    from_id: str
+    from_name: str
+    note: str
+    offered_at: datetime
+    expires_at: datetime
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"to": {"id": self.to_id, "name": self.to_name},
+                "from": {"id": self.from_id, "name": self.from_name},
+                "note": self.note, "offered_at": iso(self.offered_at), "expires_at": iso(self.expires_at)}
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> TransferOffer:
+        return cls(str(data["to"]["id"]), str(data["to"]["name"]), str(data["from"]["id"]),
+                   str(data["from"]["name"]), str(data.get("note") or ""), _ts(data["offered_at"]),
+                   _ts(data["expires_at"]))
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     """One recorded state change."""
 
@@ -260,6 +324,10 @@ class Chat:
     page: str | None = None  # the web page the patron asked from (sent by the widget)
     rating: int | None = None  # the patron's 1-5 stars after the chat
     rating_comment: str = ""
+    department: str = ""  # the queue the chat is in (or was answered from)
+    transfer: TransferOffer | None = None  # offered to a colleague, not yet answered
+    browser: str | None = None  # the patron's browser (user agent), sent by the widget
+    dismissed: str | None = None  # the reason, if a librarian dismissed the chat
 
     def apply(self, action: Action, by: Actor, at: datetime) -> tuple[Chat, Transition]:
         """Take `action`; return the new chat and the transition, or raise IllegalTransition."""
@@ -271,6 +339,11 @@ class Chat:
         updates: dict[str, Any] = {"state": target, "last_change": change, "last_activity": at}
         if action is Action.ACCEPT:
             updates.update(owner=by, accepted_at=at)
+        if action is Action.TAKE_OVER:
+            updates.update(owner=by)
+        if action is Action.TRANSFER:
+            updates.update(owner=None)
+        updates["transfer"] = None  # an offer ends with any change of state or owner
         if target in FINISHED_STATES:
             updates["ended_at"] = at
         if target is C:
@@ -311,6 +384,10 @@ class Chat:
             "page": self.page,
             "rating": self.rating,
             "rating_comment": self.rating_comment,
+            "department": self.department,
+            "transfer": None if self.transfer is None else self.transfer.to_wire(),
+            "browser": self.browser,
+            "dismissed": self.dismissed,
         }
 
     @classmethod
@@ -349,6 +426,10 @@ class Chat:
             page=data.get("page"),
             rating=data.get("rating"),
             rating_comment=str(data.get("rating_comment") or ""),
+            department=str(data.get("department") or ""),
+            transfer=None if not data.get("transfer") else TransferOffer.from_wire(data["transfer"]),
+            browser=data.get("browser"),
+            dismissed=data.get("dismissed"),
         )
 
 

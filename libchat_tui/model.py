@@ -41,6 +41,8 @@ class Changes:
     analytics: list[dict[str, Any]] = field(default_factory=list)
     pushes: list[tuple[str, int]] = field(default_factory=list)  # (kind, record id) whose push state moved
     snapshot: bool = False
+    team: bool = False  # who is on the desk, departments or what I monitor changed
+    canned: bool = False  # the team's canned messages changed
 
     @property
     def reorder(self) -> bool:
@@ -62,6 +64,13 @@ class DeskModel:
         self.push: dict[tuple[str, int], dict[str, Any]] = {}
         #: What keeps the LibAnswers integration from working (None: healthy or not set up).
         self.libanswers_problem: str | None = None
+        #: The team desk, as `hello` and the `team`/`canned` events say: who is on the desk
+        #: (`{"id", "name", "state"}`), the departments, the ones I monitor, canned messages.
+        self.librarians: list[dict[str, Any]] = []
+        self.departments: list[str] = []
+        self.monitor: list[str] = []
+        self.canned: list[dict[str, Any]] = []
+        self.library_name = ""
 
     def apply(self, frames: list[p.Frame]) -> Changes:
         changes = Changes()
@@ -70,6 +79,26 @@ class DeskModel:
             if handler is not None:
                 handler(self, frame, changes)
         return changes
+
+    def _on_hello(self, frame: p.Ack, changes: Changes) -> None:
+        """The `hello` ack (the client passes it on): the team desk as it is now."""
+        result = frame.result
+        self.librarians = list(result.get("librarians") or [])
+        self.departments = list(result.get("departments") or [])
+        self.monitor = list(result.get("monitor") or self.departments)
+        self.library_name = str(result.get("library_name") or "")
+        changes.team = True
+        if "canned" in result:
+            self.canned = list(result["canned"] or [])
+            changes.canned = True
+
+    def _on_team(self, frame: p.TeamEvent, changes: Changes) -> None:
+        self.librarians = list(frame.librarians)
+        changes.team = True
+
+    def _on_canned(self, frame: p.CannedEvent, changes: Changes) -> None:
+        self.canned = list(frame.messages)
+        changes.canned = True
 
     def _on_snapshot(self, frame: p.Snapshot, changes: Changes) -> None:
         """A snapshot comes in pages; the desk is replaced once the last one is here."""
@@ -190,6 +219,9 @@ def _last_id(entries: list[TranscriptLine], kind: type) -> int:
 
 
 _HANDLERS: dict[type[Any], Callable[[DeskModel, Any, Changes], None]] = {
+    p.Ack: DeskModel._on_hello,
+    p.TeamEvent: DeskModel._on_team,
+    p.CannedEvent: DeskModel._on_canned,
     p.Snapshot: DeskModel._on_snapshot,
     p.ChatEvent: DeskModel._on_chat,
     p.MessageEvent: DeskModel._on_message,

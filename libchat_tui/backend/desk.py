@@ -32,6 +32,7 @@ from ..domain import (
     may,
 )
 from ..libanswers.push import enqueue_analytics, enqueue_ticket
+from ..team_settings import TeamSettings
 from . import rows
 from .clock import Clock, TimerHandle
 from .store import Outcome, Store, Tx
@@ -84,10 +85,12 @@ def grace_text(seconds: float) -> str:
 class Desk:
     """Every chat on the desk and the rules for changing them."""
 
-    def __init__(self, store: Store, clock: Clock, *, grace_seconds: float = 60.0) -> None:
+    def __init__(self, store: Store, clock: Clock, *, grace_seconds: float = 60.0,
+                 team: TeamSettings | None = None) -> None:
         self.store = store
         self.clock = clock
         self.grace_seconds = grace_seconds
+        self.team = team or TeamSettings()
         self.chats: dict[int, Chat] = {}
         self.listeners: list[Listener] = []
         self.waiting = WaitingLine(self._tell_patron)

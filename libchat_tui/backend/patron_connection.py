@@ -196,7 +196,8 @@ class PatronConnection:
                               "email_required")
         with self._new_chat():
             chat, token = await patrons.join(self.desk, cmd.name, cmd.email, cmd.question, page=cmd.page,
-                                             sink=self.sink)
+                                             sink=self.sink, department_name=cmd.department,
+                                             browser=cmd.browser)
         self.chat_id = chat.id
         return {"chat_id": patrons.chat_ref(token), "resume_token": token, "state": chat.state.value,
                 "position": self.desk.waiting.position(chat.id)}

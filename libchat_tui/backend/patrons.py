@@ -45,12 +45,25 @@ def idem_key(chat_id: int, command_id: str) -> tuple[str, str]:
     return (f"patron:{chat_id}", command_id)
 
 
+def department(desk: Desk, wanted: str | None) -> str:
+    """The configured department a patron asked for (any case), or the default one."""
+    if wanted is None or not wanted.strip():
+        return desk.team.default_department
+    for name in desk.team.departments:
+        if name.casefold() == wanted.strip().casefold():
+            return name
+    raise DomainError(f"This desk has no department {wanted.strip()!r}; it has "
+                      f"{', '.join(desk.team.departments)}.", "unknown_department")
+
+
 async def join(desk: Desk, name: str, email: str | None, question: str, *, page: str | None = None,
-               sink: PatronSink | None = None) -> tuple[Chat, str]:
+               sink: PatronSink | None = None, department_name: str | None = None,
+               browser: str | None = None) -> tuple[Chat, str]:
     """A patron asks a question: a new waiting chat. Returns it and its resume token."""
     now = desk.clock.now()
     token = secrets.token_urlsafe(32)
-    draft = Chat(0, name, email, question, ChatState.WAITING, now, now, page=page)
+    draft = Chat(0, name, email, question, ChatState.WAITING, now, now, page=page,
+                 department=department(desk, department_name), browser=browser or None)
 
     def work(tx: Tx) -> Outcome:
         chat_id = rows.insert_chat(tx, draft, token)

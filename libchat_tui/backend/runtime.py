@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .. import protocol as p
 from ..libanswers.push import PushWorker
 from ..limits import Limits
+from ..team_settings import TeamSettings
 from ..web.settings import WidgetSettings
 from .clock import Clock, RealClock
 from .desk import Desk
@@ -45,6 +46,7 @@ class Backend:
         widget: WidgetSettings | None = None,
         libanswers: LibAnswersConfig | None = None,
         limits: Limits | None = None,
+        team: TeamSettings | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.host = host
@@ -52,7 +54,7 @@ class Backend:
         self.token = token or secrets.token_urlsafe(32)
         self.clock = clock or RealClock()
         self.store = Store(self.data_dir / DB_NAME)
-        self.desk = Desk(self.store, self.clock, grace_seconds=grace_seconds)
+        self.desk = Desk(self.store, self.clock, grace_seconds=grace_seconds, team=team)
         self.server = DeskServer(
             self.desk, token=self.token, datasets=datasets, allowed_origins=allowed_origins, widget=widget,
             limits=limits,

@@ -31,7 +31,7 @@ from ..domain import Actor, DomainError, librarian
 from ..libanswers.push import PushWorker
 from ..web.http import origin_allowed, static_response
 from ..web.settings import WidgetSettings
-from . import after_chat
+from . import after_chat, blocks, canned, patron_info, team
 from .desk import Desk, Idem
 from .limits import Limits, LogThrottle, SlidingWindow, client_address, proxy_networks
 from .patron_connection import PatronConnection
@@ -299,6 +299,8 @@ class DeskServer:
                   "grace_seconds": self.desk.grace_seconds, "datasets": self.datasets,
                   "librarian_id": conn.who.id,
                   "libanswers": None if pusher is None else {"problem": pusher.problem}}
+        for feature in (team, canned, blocks, patron_info):
+            result.update(feature.hello_fields(self, conn))
         if mode == "snapshot":
             seq, chats = self.desk.snapshot()
             await conn.ws.send(p.ack(hello.id, result))
@@ -403,4 +405,8 @@ LIBRARIAN_HANDLERS: dict[type[Any], Handler] = {
     p.Close: _close,
     p.Transcript: _transcript,
     **after_chat.HANDLERS,
+    **team.HANDLERS,
+    **canned.HANDLERS,
+    **blocks.HANDLERS,
+    **patron_info.HANDLERS,
 }

@@ -27,6 +27,25 @@ from .frames import (
     Subject,
     Token,
 )
+from .team import (
+    TEAM_MUTATING,
+    AnswerTransfer,
+    Block,
+    Blocks,
+    Browser,
+    ClientId,
+    DeleteCanned,
+    Department,
+    Dismiss,
+    EditPatron,
+    Monitor,
+    PatronRecord,
+    Presence,
+    SaveCanned,
+    Transfer,
+    Unblock,
+    WithdrawTransfer,
+)
 
 # --- /librarian: commands ------------------------------------------------------------
 
@@ -36,6 +55,7 @@ class Hello(Command, tag="hello"):
     librarian_id: LibrarianId
     name: Name
     since: Int64 | None = None
+    presence: Literal["online", "away"] = "online"
     NONEMPTY = ("librarian_id", "name")
 
 
@@ -116,9 +136,12 @@ class LibrarianTyping(Signal, tag="typing"):
 LibrarianFrame = (
     Hello | Accept | Send | End | Close | AddNote | CreateTicket | CloseTicket | SaveAnalytics
     | Transcript | History | Tickets | Stats | RetryPush | LibrarianTyping
+    | Presence | Monitor | Transfer | AnswerTransfer | WithdrawTransfer | SaveCanned | DeleteCanned
+    | EditPatron | PatronRecord | Dismiss | Block | Blocks | Unblock
 )
 #: Librarian commands that change the desk: queued while offline, remembered for retries.
-MUTATING: Final = (Accept, Send, End, Close, AddNote, CreateTicket, CloseTicket, SaveAnalytics, RetryPush)
+MUTATING: Final = (Accept, Send, End, Close, AddNote, CreateTicket, CloseTicket, SaveAnalytics, RetryPush,
+                   *TEAM_MUTATING)
 MUTATING_TYPES: Final = frozenset(str(c.__struct_config__.tag) for c in MUTATING)
 
 
@@ -134,6 +157,9 @@ class Join(Command, tag="join"):
     question: Question
     email: Email | None = None
     page: Page | None = None
+    department: Department | None = None  # null: the desk's first (default) department
+    browser: Browser | None = None  # the widget sends the user agent
+    client_id: ClientId | None = None  # the widget's own random id for this browser
     NONEMPTY = ("name", "question")
     EMAILS = ("email",)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from .frames import Frame
+from .team import CannedEvent, TeamEvent
 
 # --- desk -> client frames ----------------------------------------------------------
 
@@ -78,7 +79,7 @@ class PushEvent(Frame, tag="push"):
 
 LibrarianEvent = (
     Ack | Error | ChatEvent | MessageEvent | NoteEvent | TicketEvent | AnalyticsEvent | Snapshot
-    | Synced | TypingEvent | PushEvent
+    | Synced | TypingEvent | PushEvent | TeamEvent | CannedEvent
 )
 
 

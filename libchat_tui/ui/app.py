@@ -391,8 +391,10 @@ class LibChatApp(App[None]):
 
         rows = []
         keymap = dict(self._keymap) if hasattr(self, "_keymap") else {}
-        bindings: list[Binding] = [b for b in (*ChatList.BINDINGS, *DashboardScreen.BINDINGS,
-                                                *self.BINDINGS) if isinstance(b, Binding)]
+        ours = [c for c in reversed(DashboardScreen.__mro__) if c.__module__.startswith("libchat_tui")]
+        dashboard = [b for cls in ours for b in cls.__dict__.get("BINDINGS", ())]  # with its mixins' keys
+        bindings: list[Binding] = [b for b in (*ChatList.BINDINGS, *dashboard, *self.BINDINGS)
+                                   if isinstance(b, Binding)]
         for binding in bindings:
             keys = keymap.get(binding.id or "", binding.key)
             rows.append((keys.replace(",", " / "), binding.tooltip or binding.description, binding.id or ""))

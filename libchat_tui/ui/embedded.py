@@ -10,15 +10,17 @@ from typing import Any
 from ..backend.runtime import Backend
 from ..limits import Limits
 from ..simulator import Simulator
+from ..team_settings import TeamSettings
 
 
 class EmbeddedDesk:
     """A Backend on a loopback port with a Simulator feeding it patrons."""
 
     def __init__(self, *, data_dir: Path, grace_seconds: float, seed: int, speed: float,
-                 patrons: int | None, datasets: dict[str, Any] | None = None) -> None:
+                 patrons: int | None, datasets: dict[str, Any] | None = None,
+                 team: TeamSettings | None = None) -> None:
         self.backend = Backend(data_dir=data_dir, grace_seconds=grace_seconds, datasets=datasets,
-                               limits=Limits().for_simulated_patrons())
+                               limits=Limits().for_simulated_patrons(), team=team)
         self.seed = seed
         self.speed = speed
         self.patrons = patrons

@@ -29,7 +29,7 @@ def build_app(args: argparse.Namespace, settings: Settings) -> LibChatApp | str:
     seed = args.seed if args.seed is not None else secrets.randbelow(10_000)
     embedded = EmbeddedDesk(
         data_dir=data_dir, grace_seconds=args.grace or settings.desk.grace_seconds, seed=seed,
-        speed=args.speed, patrons=args.patrons, datasets=dict(settings.datasets),
+        speed=args.speed, patrons=args.patrons, datasets=dict(settings.datasets), team=settings.desk.team,
     )
     client_dir = data_dir / "console"
     return LibChatApp(settings, librarian_id=librarian_id(client_dir), name=name, embedded=embedded,

@@ -28,7 +28,11 @@ from ...domain import Act, Chat, ChatState, Message, Sender, may
 from ...model import Changes
 from ...sanitize import clean, clean_name
 from .. import missed
+from ..blocks import BlockKeys
+from ..canned import CannedKeys
 from ..messages import DeskChanged, ReportsWorkerFailures
+from ..patron_info import PatronInfoKeys
+from ..team import TeamKeys
 from ..widgets.chat_list import ChatList
 from ..widgets.chat_pane import ChatPane
 from ..widgets.footer import KeyFooter
@@ -54,7 +58,7 @@ ACTS: dict[str, Act] = {
 }
 
 
-class DashboardScreen(ReportsWorkerFailures, Screen[None]):
+class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWorkerFailures, Screen[None]):
     """Where the librarian spends the day."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -339,8 +343,8 @@ class DashboardScreen(ReportsWorkerFailures, Screen[None]):
         if action == "close_missed":
             return bool(self.closable_missed()) or None
         act = ACTS.get(action)
-        if act is None:
-            return True
+        if act is None:  # the team desk's mixins (and Textual's own) answer the rest
+            return super().check_action(action, parameters)
         chat = self.chat
         if chat is None:
             return False

@@ -1,0 +1,15 @@
+"""The patron information panel beside the transcript: keys and actions.
+
+A mixin of `DashboardScreen`: Textual merges the BINDINGS of every class in the MRO, and
+`check_action` is cooperative (the dashboard's falls through to `super()`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import BindingType
+
+
+class PatronInfoKeys:
+    BINDINGS: ClassVar[list[BindingType]] = []

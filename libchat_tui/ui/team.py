@@ -1,0 +1,15 @@
+"""Presence, departments and transfer on the dashboard: keys, actions and what they show.
+
+A mixin of `DashboardScreen`: Textual merges the BINDINGS of every class in the MRO, and
+`check_action` is cooperative (the dashboard's falls through to `super()`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import BindingType
+
+
+class TeamKeys:
+    BINDINGS: ClassVar[list[BindingType]] = []
