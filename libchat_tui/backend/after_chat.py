@@ -17,7 +17,7 @@ from .. import protocol as p
 from ..analytics import AnalyticsError, validate_entry
 from ..domain import Actor, Chat, DomainError, iso
 from ..libanswers.push import push_states, retry_failed
-from . import queries, rows
+from . import queries, rows, search_index
 from .store import Outcome, Tx
 
 Idem = tuple[str, str] | None
@@ -136,6 +136,7 @@ async def save_analytics(desk: Desk, datasets: dict[str, Any], chat_id: int, by:
             row = tx.execute(f"SELECT {rows.ANALYTICS_COLUMNS} FROM analytics WHERE chat_id=? AND dataset=?",
                              (chat_id, dataset)).fetchone()
             entry = rows.entry_from_row(row)
+            search_index.analytics_saved(tx, entry)
             desk.push_analytics(tx, entry)
             tx.event("analytics", {"entry": entry})
             apply = None
@@ -168,9 +169,15 @@ async def _save_analytics(s: DeskServer, who: Actor, c: p.SaveAnalytics, idem: I
 
 async def _history(s: DeskServer, who: Actor, c: p.History, idem: Idem) -> dict[str, Any]:
     limit = max(1, min(500, c.limit or 100))
-    chats = await s.desk.store.read(lambda conn: queries.history(conn, c.query, limit))
-    kept, left_out = p.fit(chats)
-    return {"chats": kept, "omitted": left_out}
+
+    def read(conn: sqlite3.Connection) -> dict[str, Any]:
+        found = queries.search_history(conn, c.query, limit)
+        kept, left_out = p.fit(found.chats)
+        shown = found.snippets(conn, {int(chat["id"]) for chat in kept})
+        return {"chats": kept, "snippets": {str(i): snippet.to_wire() for i, snippet in shown.items()},
+                "omitted": left_out}
+
+    return await s.desk.store.read(read)
 
 
 async def _tickets(s: DeskServer, who: Actor, c: p.Tickets, idem: Idem) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from .. import protocol as p
 from ..domain import Chat, ChatState, Message, Note, Sender, Transition, iso
 from ..libanswers.push import push_states
+from . import search_index
 from .store import Tx
 
 
@@ -42,6 +43,7 @@ def save_chat(tx: Tx, chat: Chat, *, patron_connected: bool | None = None) -> No
         )
     if chat.state is ChatState.CLOSED:
         tx.execute("UPDATE chats SET resume_token=NULL WHERE id=?", (chat.id,))
+    search_index.chat_saved(tx, chat)
 
 
 def load_chat(conn: sqlite3.Connection | Tx, chat_id: int) -> Chat | None:
@@ -58,10 +60,7 @@ def insert_message(
     )
     assert cur.lastrowid is not None
     if sender is not Sender.SYSTEM:
-        tx.execute(
-            "INSERT INTO search(rowid, text, chat_id, kind) VALUES (?, ?, ?, 'message')",
-            (cur.lastrowid, text, chat_id),
-        )
+        search_index.message_added(tx, chat_id, cur.lastrowid, text)
     return Message(cur.lastrowid, chat_id, sender, author, text, at, librarian_id)
 
 
@@ -88,15 +87,9 @@ def insert_note(tx: Tx, chat_id: int, librarian_id: str, author: str, text: str,
         (chat_id, librarian_id, author, text, iso(at)),
     )
     assert cur.lastrowid is not None
-    # Notes share the FTS table with messages; their rowids are offset to stay apart.
-    tx.execute(
-        "INSERT INTO search(rowid, text, chat_id, kind) VALUES (?, ?, ?, 'note')",
-        (NOTE_ROWID_OFFSET + cur.lastrowid, text, chat_id),
-    )
+    search_index.note_added(tx, chat_id, cur.lastrowid, author, text)
     return Note(cur.lastrowid, chat_id, librarian_id, author, text, at)
 
-
-NOTE_ROWID_OFFSET = 1 << 48
 
 TICKET_COLUMNS = (
     "id, chat_id, name, email, subject, body, status, source, created_by, created_at, closed_at"
@@ -139,6 +132,7 @@ def insert_ticket(tx: Tx, ticket: dict[str, Any]) -> dict[str, Any]:
     assert cur.lastrowid is not None
     loaded = load_ticket(tx, cur.lastrowid)
     assert loaded is not None
+    search_index.ticket_added(tx, loaded)
     return loaded
 
 

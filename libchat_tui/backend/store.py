@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..domain import DomainError
+from . import search_index
 from .datadir import (
     DataDirError,
     DataDirLock,
@@ -178,6 +179,7 @@ class Store:
         try:
             quick_check(conn, self.path)
             conn.executescript(SCHEMA)
+            search_index.ensure(conn)  # once, for a database made before the index existed
         except sqlite3.Error as exc:
             conn.close()
             raise open_failure(self.path, exc) from exc

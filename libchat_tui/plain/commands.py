@@ -41,7 +41,7 @@ SPECS: dict[str, Spec] = {
     "away": Spec("/away", "switch between away (no new-chat bell) and online"),
     "tickets": Spec("/tickets [open|closed|all|T]", "list tickets, or read ticket T in full"),
     "closeticket": Spec("/closeticket T", "close ticket T"),
-    "history": Spec("/history [words]", "search closed chats (their transcripts and notes)"),
+    "history": Spec("/history [words]", "search closed chats (names, transcript, notes, tickets, RA)"),
     "stats": Spec("/stats [YYYY-MM-DD]", "the desk's figures for today or for a day"),
     "help": Spec("/help [command]", "this list, or one command"),
     "quit": Spec("/quit", "leave plain mode (Ctrl-D too); queued lines are kept for next time"),
