@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import typing
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,10 +38,11 @@ log = logging.getLogger(__name__)
 __all__ = ["CommandError", "DeskClient", "Status", "check_url"]
 
 #: Wire type -> command class, for `command("send", chat_id=..., text=...)`.
+#: Every librarian command of the protocol but `hello` (which the client sends itself).
 COMMANDS: dict[str, type[p.Command]] = {
     str(cls.__struct_config__.tag): cls
-    for cls in (p.Accept, p.Send, p.End, p.Close, p.AddNote, p.CreateTicket, p.CloseTicket,
-                p.SaveAnalytics, p.Transcript, p.History, p.Tickets, p.Stats, p.RetryPush)
+    for cls in typing.get_args(p.LibrarianFrame)
+    if issubclass(cls, p.Command) and cls is not p.Hello
 }
 
 

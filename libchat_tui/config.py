@@ -37,9 +37,13 @@ DEFAULT_KEYS: Final = {
     "tickets": "f2", "history": "f3", "stats": "f4", "export": "ctrl+o",
     "missed-filter": "m", "close-missed": "ctrl+l",
     # the team desk: presence, departments, transfer (ui/team.py)
+    "transfer": "ctrl+g", "departments": "d", "presence": "f9",
     # canned messages (ui/canned.py)
+    "canned": "ctrl+k", "canned-editor": "f7",
     # dismiss and block (ui/blocks.py)
+    "dismiss-chat": "x", "block-patron": "b", "blocks": "f5",
     # patron information (ui/patron_info.py)
+    "patron-info": "f8", "patron-edit": "e",
 }
 BINDING_IDS: Final = frozenset(DEFAULT_KEYS)
 #: `[appearance]` bells, one per desk event; each defaults to `bell`.
@@ -249,7 +253,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
         doc = {}
     r = _Reader(where, text)
     sections = {"librarian", "server", "appearance", "desk", "keys", "analytics", "libanswers", "widget",
-                "limits"}
+                "limits", "canned"}
     for section in doc:
         if section not in sections:
             raise ConfigError(f"{where}, line {r.line_of(section, None)}: [{section}] is not a section "

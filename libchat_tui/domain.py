@@ -328,6 +328,12 @@ class Chat:
     transfer: TransferOffer | None = None  # offered to a colleague, not yet answered
     browser: str | None = None  # the patron's browser (user agent), sent by the widget
     dismissed: str | None = None  # the reason, if a librarian dismissed the chat
+    queued_at: datetime | None = None  # its place in its department's line (None: created_at)
+
+    @property
+    def queue_key(self) -> tuple[datetime, int]:
+        """Where it stands in its department's waiting line: earliest first."""
+        return (self.queued_at or self.created_at, self.id)
 
     def apply(self, action: Action, by: Actor, at: datetime) -> tuple[Chat, Transition]:
         """Take `action`; return the new chat and the transition, or raise IllegalTransition."""
@@ -388,6 +394,7 @@ class Chat:
             "transfer": None if self.transfer is None else self.transfer.to_wire(),
             "browser": self.browser,
             "dismissed": self.dismissed,
+            "queued_at": iso(self.queued_at),
         }
 
     @classmethod
@@ -430,6 +437,7 @@ class Chat:
             transfer=None if not data.get("transfer") else TransferOffer.from_wire(data["transfer"]),
             browser=data.get("browser"),
             dismissed=data.get("dismissed"),
+            queued_at=parse_ts(data.get("queued_at")),
         )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import protocol as p
-from .domain import Chat, ChatState, Message, Note, Sender
+from .domain import Action, Chat, ChatState, Message, Note, Sender
 
 #: One line of a transcript as the console shows it: a message or an internal note.
 TranscriptLine = Message | Note
@@ -43,10 +43,11 @@ class Changes:
     snapshot: bool = False
     team: bool = False  # who is on the desk, departments or what I monitor changed
     canned: bool = False  # the team's canned messages changed
+    typing: set[int] = field(default_factory=set)  # chats whose patron sent a typing signal
 
     @property
     def reorder(self) -> bool:
-        return bool(self.chats or self.removed or self.snapshot)
+        return bool(self.chats or self.removed or self.snapshot or self.team)
 
 
 class DeskModel:
@@ -129,6 +130,11 @@ class DeskModel:
             return
         if chat.id not in self.chats and chat.state is ChatState.WAITING:
             changes.new_waiting.append(chat.id)
+        before, change = self.chats.get(chat.id), chat.last_change
+        if (before is not None and change is not None and change != before.last_change
+                and change.action in (Action.CONNECTION_LOST, Action.RESUME)
+                and chat.owner is not None and chat.id != self.open_chat):  # a drop or reconnect: unread
+            self.unread[chat.id] = self.unread.get(chat.id, 0) + 1
         self.chats[chat.id] = chat
         changes.chats.add(chat.id)
 
@@ -152,6 +158,11 @@ class DeskModel:
 
     def _on_ticket(self, frame: p.TicketEvent, changes: Changes) -> None:
         changes.tickets.append(frame.ticket)
+        ticket, chat_id = frame.ticket, frame.ticket.get("chat_id")
+        if (ticket.get("source") == "patron" and ticket.get("status") == "open" and chat_id in self.chats
+                and chat_id != self.open_chat):  # the patron left a ticket: unread until the chat is opened
+            self.unread[chat_id] = self.unread.get(chat_id, 0) + 1
+            changes.chats.add(chat_id)
 
     def _on_analytics(self, frame: p.AnalyticsEvent, changes: Changes) -> None:
         changes.analytics.append(frame.entry)
@@ -163,6 +174,7 @@ class DeskModel:
 
     def _on_typing(self, frame: p.TypingEvent, changes: Changes) -> None:
         self.typing[frame.chat_id] = frame.who
+        changes.typing.add(frame.chat_id)
 
     def _add_entry(self, chat_id: int, entry: TranscriptLine, changes: Changes) -> None:
         loaded = self.transcripts.get(chat_id)
@@ -192,20 +204,34 @@ class DeskModel:
         """Dashboard order: waiting (longest waiting first), active, reconnecting, finished."""
         def key(chat: Chat) -> tuple[int, float]:
             rank = STATE_ORDER[chat.state]
-            if chat.state is ChatState.WAITING:
-                return rank, chat.created_at.timestamp()
+            if chat.state is ChatState.WAITING:  # its place in line (a transfer goes to the head)
+                return rank, chat.queue_key[0].timestamp()
             return rank, -chat.last_activity.timestamp()
 
         return sorted(self.chats.values(), key=key)
 
+    def mine_to_see(self, chat: Chat) -> bool:
+        """On my list: every chat, except waiting ones in departments I do not monitor."""
+        return (chat.state is not ChatState.WAITING or not self.monitor
+                or chat.department in self.monitor or not chat.department)
+
+    def listed(self) -> list[Chat]:
+        """The dashboard's list, in order: what `mine_to_see` keeps."""
+        return [chat for chat in self.ordered() if self.mine_to_see(chat)]
+
+    def waiting_elsewhere(self) -> int:
+        """Chats waiting in departments I do not monitor (counted, not listed)."""
+        return sum(1 for c in self.chats.values() if c.state is ChatState.WAITING and not self.mine_to_see(c))
+
     def counts(self) -> tuple[int, int]:
-        """(waiting, active) on the desk."""
-        waiting = sum(1 for c in self.chats.values() if c.state is ChatState.WAITING)
+        """(waiting in my departments, active) on the desk."""
+        waiting = sum(1 for c in self.chats.values() if c.state is ChatState.WAITING and self.mine_to_see(c))
         active = sum(1 for c in self.chats.values() if c.state is ChatState.ACTIVE)
         return waiting, active
 
     def next_waiting(self) -> Chat | None:
-        for chat in self.ordered():
+        """The longest-waiting chat (first in line) among the departments I monitor."""
+        for chat in self.listed():
             if chat.state is ChatState.WAITING:
                 return chat
         return None

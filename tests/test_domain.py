@@ -42,6 +42,14 @@ def test_the_table_matches_the_design() -> None:
         (r, Action.END_BY_PATRON): e,
         (e, Action.CLOSE): c,
         (d, Action.CLOSE): c,
+        # the team desk (issue 15)
+        (a, Action.TRANSFER): w,
+        (a, Action.TAKE_OVER): a,
+        (w, Action.DISMISS): c,
+        (r, Action.DISMISS): c,
+        (w, Action.BLOCK): e,
+        (a, Action.BLOCK): e,
+        (r, Action.BLOCK): e,
     } == TRANSITIONS
 
 
@@ -77,3 +85,26 @@ def test_grace_expiry_offers_ticket_and_ends() -> None:
 def test_wire_round_trip() -> None:
     ended, _ = chat(ChatState.ACTIVE).apply(Action.END_BY_LIBRARIAN, ANA, T0)
     assert Chat.from_wire(ended.to_wire()) == ended
+
+
+def test_the_team_desk_rules_are_answered_once_by_refusal() -> None:
+    from datetime import timedelta
+
+    from libchat_tui.domain import Act, TransferOffer, may, refusal
+
+    active = chat(ChatState.ACTIVE)
+    assert may(active, Act.TRANSFER, "ana") and not may(active, Act.TRANSFER, "ben")
+    assert not may(chat(ChatState.WAITING, owner=False), Act.TRANSFER, "ana")
+    offer = TransferOffer("ben", "Ben", "ana", "Ana", "", T0, T0 + timedelta(seconds=60))
+    offered = Chat(1, "Maya", None, "q", ChatState.ACTIVE, T0, T0, owner=ANA, transfer=offer)
+    assert may(offered, Act.ANSWER_TRANSFER, "ben") and not may(offered, Act.ANSWER_TRANSFER, "ana")
+    assert may(offered, Act.WITHDRAW_TRANSFER, "ana") and not may(offered, Act.WITHDRAW_TRANSFER, "ben")
+    refused = refusal(offered, Act.TRANSFER, "ana")
+    assert refused is not None and refused.code == "transfer_pending"
+    assert not may(active, Act.WITHDRAW_TRANSFER, "ana")  # nothing on offer
+    assert may(chat(ChatState.WAITING, owner=False), Act.DISMISS, "ben")
+    assert not may(active, Act.DISMISS, "ana")  # accepted: end it instead
+    assert may(active, Act.BLOCK, "ana") and not may(active, Act.BLOCK, "ben")
+    assert may(chat(ChatState.WAITING, owner=False), Act.BLOCK, "ben")
+    taken, _change = offered.apply(Action.TAKE_OVER, librarian("ben", "Ben"), T0)
+    assert taken.owner is not None and taken.owner.id == "ben" and taken.transfer is None

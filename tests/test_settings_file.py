@@ -31,7 +31,8 @@ from libchat_tui.web.settings import DEFAULT_STRINGS, WidgetSettings
 #: The LibAnswers client secret, given only through the `env` mapping, never in a file.
 SECRET = "s3cret-from-the-environment"
 SECRET_ENV = {"LIBANSWERS_CLIENT_SECRET": SECRET}
-KNOWN_SECTIONS = "(known: analytics, appearance, desk, keys, libanswers, librarian, limits, server, widget)"
+KNOWN_SECTIONS = ("(known: analytics, appearance, canned, desk, keys, libanswers, librarian, limits, server, "
+                  "widget)")
 
 FULL = """\
 # A complete settings file.

@@ -34,6 +34,7 @@ from ..domain import (
 from ..libanswers.push import enqueue_analytics, enqueue_ticket
 from ..team_settings import TeamSettings
 from . import rows
+from .blocks import BlockIndex
 from .clock import Clock, TimerHandle
 from .store import Outcome, Store, Tx
 from .waiting_line import WaitingLine
@@ -91,9 +92,17 @@ class Desk:
         self.clock = clock
         self.grace_seconds = grace_seconds
         self.team = team or TeamSettings()
+        #: Librarian id -> the departments they monitor (backend/team.py keeps it).
+        self.monitors: dict[str, tuple[str, ...]] = {}
+        #: Called with every chat the desk remembers (the transfer timers watch offers).
+        self.watchers: list[Callable[[Chat], None]] = []
         self.chats: dict[int, Chat] = {}
         self.listeners: list[Listener] = []
         self.waiting = WaitingLine(self._tell_patron)
+        #: The blocks in force, for the door check at `join` (backend/blocks.py).
+        self.blocks = BlockIndex()
+        #: The team's canned messages, sorted by name, as committed (backend/canned.py keeps it).
+        self.canned: list[dict[str, Any]] = []
         #: Where tickets and RA entries are pushed (None: they stay in the store).
         self.libanswers: LibAnswersConfig | None = None
         self._tokens: dict[str, int] = {}
@@ -166,6 +175,8 @@ class Desk:
         else:
             self.chats[chat.id] = chat
         self.waiting.update(chat)
+        for watch in self.watchers:
+            watch(chat)
         if chat.state is not ChatState.RECONNECTING:
             timer = self._timers.pop(chat.id, None)
             if timer is not None:
@@ -201,15 +212,25 @@ class Desk:
         *,
         idem: Idem = None,
         patron_connected: bool | None = None,
+        line: str | None = None,
+        patron_text: str | None = None,
+        updates: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Apply `action` to `chat`, store it with its system line, publish, tell the patron."""
+        """Apply `action` to `chat`, store it with its system line, publish, tell the patron.
+
+        `line` and `patron_text` replace the action's usual system line and patron
+        sentence (a transfer names its department or colleague); `updates` are further
+        fields of the new chat (its department, its place in line)."""
         now = self.clock.now()
         new, change = chat.apply(action, by, now)
+        if updates:
+            new = replace(new, **updates)
         if new.state is ChatState.RECONNECTING:
             # The deadline is stored with the chat: a restarted desk keeps it, and every
             # console shows the same one.
             new = replace(new, grace_deadline=now + timedelta(seconds=self.grace_seconds))
-        line = SYSTEM_LINES[action].format(who=by.name, grace=grace_text(self.grace_seconds))
+        if line is None:
+            line = SYSTEM_LINES[action].format(who=by.name, grace=grace_text(self.grace_seconds))
 
         def work(tx: Tx) -> Outcome:
             message = rows.insert_message(tx, chat.id, Sender.SYSTEM, "", line, now)
@@ -218,16 +239,17 @@ class Desk:
             rows.save_chat(tx, final, patron_connected=patron_connected)
             tx.event("chat", {"chat": final.to_wire()})
             tx.event("message", {"message": message.to_wire(), "message_count": final.message_count})
-            return Outcome({"chat": final.to_wire()}, apply=lambda: self._after(final, action, by))
+            return Outcome({"chat": final.to_wire()},
+                           apply=lambda: self._after(final, action, by, patron_text))
 
         return await self.store.write(work, idem=idem)
 
-    def _after(self, chat: Chat, action: Action, by: Actor) -> None:
-        self.remember(chat)
-        text = PATRON_LINES.get(action)
-        if text is not None:
+    def _after(self, chat: Chat, action: Action, by: Actor, patron_text: str | None = None) -> None:
+        text = patron_text or PATRON_LINES.get(action)
+        if text is not None:  # first what happened, then (remember) the place in line it gives
             self._tell_patron(chat.id, p.StateEvent(chat.state.value, text.format(who=by.name), by.name,
                                                     iso(chat.last_activity)))
+        self.remember(chat)
         if action is Action.END_BY_PATRON or chat.state is ChatState.CLOSED:
             self._sinks.pop(chat.id, None)
 
@@ -272,6 +294,7 @@ class Desk:
         now; a chat that was already reconnecting keeps its stored deadline (a restart
         never gives a patron more time), and expires at once if it has passed.
         """
+        await self.blocks.load(self.store, self.clock.now())
         loaded = await self.store.read(rows.open_chats)
         for chat, token, _on in loaded:
             if chat.state in (ChatState.WAITING, ChatState.ACTIVE):

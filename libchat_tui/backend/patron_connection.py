@@ -27,7 +27,7 @@ from websockets.frames import CloseCode
 
 from .. import protocol as p
 from ..domain import DomainError, iso, patron_can_talk
-from . import patrons
+from . import blocks, patrons
 from .desk import TICKET_OFFER, Idem
 from .limits import SlidingWindow, TokenBucket
 
@@ -173,6 +173,7 @@ class PatronConnection:
         if isinstance(cmd, p.Status):
             return {"librarians_online": self.server.librarians_online()}
         if isinstance(cmd, p.OfflineTicket):
+            blocks.at_the_door(self.server, self.address, (self.client,))
             with self._new_chat():
                 ticket = await patrons.offline_ticket(self.desk, cmd.name, cmd.email, cmd.question, cmd.page)
             return {"ticket_id": ticket["id"]}
@@ -191,13 +192,15 @@ class PatronConnection:
         return ack(await handler(self, cmd, idem))
 
     async def _join(self, cmd: p.Join) -> dict[str, Any]:
+        blocks.at_the_door(self.server, self.address, (cmd.client_id, self.client))
         if self.server.widget.require_email and not cmd.email:
             raise DomainError("Please give your e-mail address: this library answers by e-mail too.",
                               "email_required")
         with self._new_chat():
             chat, token = await patrons.join(self.desk, cmd.name, cmd.email, cmd.question, page=cmd.page,
                                              sink=self.sink, department_name=cmd.department,
-                                             browser=cmd.browser)
+                                             browser=cmd.browser,
+                                             origin=(self.address, cmd.client_id or self.client))
         self.chat_id = chat.id
         return {"chat_id": patrons.chat_ref(token), "resume_token": token, "state": chat.state.value,
                 "position": self.desk.waiting.position(chat.id)}

@@ -26,7 +26,7 @@ from ..domain import (
     iso,
     patron_can_talk,
 )
-from . import rows
+from . import blocks, rows
 from .desk import MAX_TRANSCRIPT, Desk, Idem, PatronSink
 from .store import Outcome, Tx
 
@@ -58,8 +58,10 @@ def department(desk: Desk, wanted: str | None) -> str:
 
 async def join(desk: Desk, name: str, email: str | None, question: str, *, page: str | None = None,
                sink: PatronSink | None = None, department_name: str | None = None,
-               browser: str | None = None) -> tuple[Chat, str]:
-    """A patron asks a question: a new waiting chat. Returns it and its resume token."""
+               browser: str | None = None,
+               origin: tuple[str | None, str | None] | None = None) -> tuple[Chat, str]:
+    """A patron asks a question: a new waiting chat. Returns it and its resume token.
+    `origin`: the patron's (address, browser id), kept with the chat to block them by."""
     now = desk.clock.now()
     token = secrets.token_urlsafe(32)
     draft = Chat(0, name, email, question, ChatState.WAITING, now, now, page=page,
@@ -68,6 +70,8 @@ async def join(desk: Desk, name: str, email: str | None, question: str, *, page:
     def work(tx: Tx) -> Outcome:
         chat_id = rows.insert_chat(tx, draft, token)
         first = rows.insert_message(tx, chat_id, Sender.PATRON, name, question, now)
+        if origin is not None:
+            blocks.record_origin(tx, chat_id, *origin)
         chat = replace(draft, id=chat_id, message_count=1)
         rows.save_chat(tx, chat)
         tx.event("chat", {"chat": chat.to_wire()})

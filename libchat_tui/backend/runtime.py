@@ -16,6 +16,7 @@ from ..libanswers.push import PushWorker
 from ..limits import Limits
 from ..team_settings import TeamSettings
 from ..web.settings import WidgetSettings
+from . import canned, team
 from .clock import Clock, RealClock
 from .desk import Desk
 from .server import DeskServer
@@ -72,6 +73,8 @@ class Backend:
                                      on_change=self._pushed)
             self.pusher.start()
             self.server.pusher = self.pusher
+        await team.load_monitors(self.desk)
+        await canned.restore(self.desk)
         restored = await self.desk.restore()
         if restored:
             log.info("restored %d open chats", restored)
@@ -84,6 +87,7 @@ class Backend:
         """Stop listening, let in-flight writes commit, close the store."""
         await self.server.stop()
         self.desk.stop_timers()
+        self.server.transfer_timers.stop()
         if self.pusher is not None:
             await self.pusher.stop()
         await self.store.close()

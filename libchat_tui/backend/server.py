@@ -68,6 +68,7 @@ class LibrarianConnection:
         self.who = who
         self.backlog: list[tuple[int, str]] | None = []  # None once synced
         self.upto = 0  # the last event seq this console has been sent
+        self.presence = "online"  # or "away": said in `hello` and `presence`
 
 
 class DeskServer:
@@ -85,6 +86,8 @@ class DeskServer:
         self.datasets = {name: d.to_wire() for name, d in self.dataset_models.items()}
         self.allowed_origins = allowed_origins
         self.librarians: set[LibrarianConnection] = set()
+        self.team_roster: list[dict[str, Any]] = []  # as the last `team` event said
+        self.transfer_timers = team.TransferTimers(desk)
         self.shutting_down = False
         self.patron_count = 0
         self._patrons_by_address: dict[str, int] = defaultdict(int)
@@ -275,13 +278,16 @@ class DeskServer:
             await ws.close(4001, "unsupported protocol version")
             return
         conn = LibrarianConnection(ws, librarian(hello.librarian_id, hello.name))
+        conn.presence = hello.presence
         self.librarians.add(conn)
         try:
             await self._sync(conn, hello)
+            team.announce(self)
             async for raw in ws:
                 await self._librarian_frame(conn, raw)
         finally:
             self.librarians.discard(conn)
+            team.announce(self)
 
     async def _sync(self, conn: LibrarianConnection, hello: p.Hello) -> None:
         """Replay from `since` (or send a snapshot), then the backlog, then `synced`.
@@ -370,14 +376,16 @@ class DeskServer:
             await connection.closed()
 
     def librarians_online(self) -> int:
-        """Librarians with a synced console (the patron side asks before joining)."""
-        return len({c.who.id for c in self.librarians if c.backlog is None})
+        """Librarians online (a synced console, not away): the patron side asks before joining."""
+        return len(team.online_ids(self))
+
 
 
 Handler = Callable[[DeskServer, Actor, Any, Idem], Awaitable[dict[str, Any]]]
 
 
 async def _accept(s: DeskServer, who: Actor, c: p.Accept, idem: Idem) -> dict[str, Any]:
+    team.check_monitored(s.desk, s.desk.get(c.chat_id), who.id)
     return await s.desk.accept(c.chat_id, who, idem)
 
 

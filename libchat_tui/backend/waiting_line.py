@@ -19,40 +19,52 @@ Tell = Callable[[int, p.Frame], None]
 
 
 class WaitingLine:
-    """Waiting chats ordered by arrival (time, then id)."""
+    """Waiting chats, one line per department, each ordered by `Chat.queue_key`
+    (arrival; a chat transferred back to a department goes to the head of its line)."""
 
     def __init__(self, tell: Tell) -> None:
         self._tell = tell
-        self._keys: list[tuple[datetime, int]] = []
-        self._key_of: dict[int, tuple[datetime, int]] = {}
+        self._lines: dict[str, list[tuple[datetime, int]]] = {}
+        self._key_of: dict[int, tuple[str, tuple[datetime, int]]] = {}
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._key_of)
 
     def position(self, chat_id: int) -> int | None:
-        """1 for the next chat to be taken; None if the chat is not waiting."""
-        key = self._key_of.get(chat_id)
-        if key is None:
+        """1 for the next chat to be taken in its department; None if it is not waiting."""
+        found = self._key_of.get(chat_id)
+        if found is None:
             return None
-        return bisect.bisect_left(self._keys, key) + 1
+        department, key = found
+        return bisect.bisect_left(self._lines[department], key) + 1
+
+    def head(self, department: str) -> datetime | None:
+        """When the first chat in this department's line was queued (None: nobody waits)."""
+        line = self._lines.get(department)
+        return line[0][0] if line else None
 
     def update(self, chat: Chat) -> None:
         waiting = chat.state is ChatState.WAITING
-        key = self._key_of.get(chat.id)
-        if waiting and key is None:
-            key = (chat.created_at, chat.id)
-            index = bisect.bisect_left(self._keys, key)
-            self._keys.insert(index, key)
-            self._key_of[chat.id] = key
-            self._announce(index)
-        elif not waiting and key is not None:
-            index = bisect.bisect_left(self._keys, key)
-            del self._keys[index]
+        found = self._key_of.get(chat.id)
+        wanted = (chat.department, chat.queue_key) if waiting else None
+        if found == wanted:
+            return
+        if found is not None:
+            department, key = found
+            line = self._lines[department]
+            index = bisect.bisect_left(line, key)
+            del line[index]
             del self._key_of[chat.id]
-            self._announce(index)
+            self._announce(line, index)
+        if wanted is not None:
+            department, key = wanted
+            line = self._lines.setdefault(department, [])
+            index = bisect.bisect_left(line, key)
+            line.insert(index, key)
+            self._key_of[chat.id] = wanted
+            self._announce(line, index)
 
-    def _announce(self, start: int) -> None:
+    def _announce(self, line: list[tuple[datetime, int]], start: int) -> None:
         """Tell everyone from `start` on their (new) place."""
-        for index in range(start, len(self._keys)):
-            chat_id = self._keys[index][1]
-            self._tell(chat_id, p.QueueEvent(index + 1))
+        for index in range(start, len(line)):
+            self._tell(line[index][1], p.QueueEvent(index + 1))

@@ -43,6 +43,13 @@ TYPING_EVERY = 2.0
 TOAST_SECONDS = 4.0  # a new-chat toast's life; chats arriving meanwhile share the next one
 
 
+def dashboard_bindings() -> list[Binding]:
+    """The dashboard's keys with its mixins' (team, canned, blocks, patron information),
+    its own first: for the keyboard reference and the palette."""
+    ours = [c for c in DashboardScreen.__mro__ if c.__module__.startswith("libchat_tui")]
+    return [b for cls in ours for b in cls.__dict__.get("BINDINGS", ()) if isinstance(b, Binding)]
+
+
 class LibChatApp(App[None]):
     """libchat-tui: the librarian's console."""
 
@@ -97,6 +104,8 @@ class LibChatApp(App[None]):
         self._toast_timer: Timer | None = None
         self._dropped: set[int] = set()  # chats known to be reconnecting (rung once per drop)
         self._tickets_seen: set[int] = set()
+        self._offers_seen: set[tuple[int, datetime]] = set()  # transfer offers to me, told once
+        self._realerted: set[int] = set()  # waiting chats that alerted again, once each
         for theme in console_themes():
             self.register_theme(theme)
         if not settings.appearance.animations:  # else TEXTUAL_ANIMATIONS decides, as Textual does
@@ -162,6 +171,41 @@ class LibChatApp(App[None]):
         dashboard = self.dashboard
         if dashboard is not None:
             dashboard.tick()
+        self._realert()
+
+    def _offers_to_me(self, chat_ids: Iterable[int]) -> None:
+        """A colleague offers me a chat: say so once, with the key that answers."""
+        for chat_id in chat_ids:
+            chat = self.model.chats.get(chat_id)
+            offer = None if chat is None else chat.transfer
+            if chat is None or offer is None or offer.to_id != self.librarian_id:
+                continue
+            key = (chat_id, offer.offered_at)
+            if key in self._offers_seen:
+                continue
+            self._offers_seen.add(key)
+            if self.settings.appearance.bell_new_chat:
+                self.bell()
+            self.notify(f"{clean_name(offer.from_name, 40)} offers you the chat with "
+                        f"{clean_name(chat.patron_name, 40)}. Open it and press ctrl+g to take it or "
+                        "decline.", title="Transfer", timeout=15, markup=False)
+
+    def _realert(self) -> None:
+        """Chats waiting longer than the desk's `realert_seconds` alert me again, once each
+        (not while I am away, and only in the departments I monitor)."""
+        limit = float((self.client.hello if self.client else {}).get("realert_seconds") or 0)
+        if not limit or self.client is None or self.client.presence == "away":
+            return
+        now = self.now()
+        for chat in self.model.chats.values():
+            if (chat.state is ChatState.WAITING and chat.id not in self._realerted
+                    and self.model.mine_to_see(chat) and (now - chat.queue_key[0]).total_seconds() > limit):
+                self._realerted.add(chat.id)
+                if self.settings.appearance.bell_new_chat:
+                    self.bell()
+                self._toast(f"{clean_name(chat.patron_name, 40)} has waited over {int(limit // 60) or 1} "
+                            f"min{'' if chat.department in ('', 'General') else ' in ' + chat.department}"
+                            ". ctrl+j takes the first in line.")
 
     def now(self) -> datetime:
         return self._now() if self._now is not None else datetime.now(UTC)
@@ -198,6 +242,7 @@ class LibChatApp(App[None]):
             screen.post_message(DeskChanged(changes))
         if changes.new_waiting:
             self._announce(changes.new_waiting)
+        self._offers_to_me(changes.chats)
         self._ring_for(changes.chats, changes.tickets, quiet=changes.snapshot)
 
     def _ring_for(self, chat_ids: Iterable[int], tickets: list[dict[str, Any]], *, quiet: bool) -> None:
@@ -231,7 +276,10 @@ class LibChatApp(App[None]):
     def _announce(self, chat_ids: list[int]) -> None:
         """Ring, and toast new chats: one toast at a time ("3 new chats waiting"), none over
         a dialog (the desk bar carries the count)."""
-        chats = [self.model.chats[i] for i in chat_ids if i in self.model.chats]
+        if self.client is not None and self.client.presence == "away":
+            return  # away: no new-chat alerts (the desk bar still counts them)
+        chats = [self.model.chats[i] for i in chat_ids
+                 if i in self.model.chats and self.model.mine_to_see(self.model.chats[i])]
         if not chats:
             return
         if self.settings.appearance.bell_new_chat:
@@ -391,9 +439,7 @@ class LibChatApp(App[None]):
 
         rows = []
         keymap = dict(self._keymap) if hasattr(self, "_keymap") else {}
-        ours = [c for c in reversed(DashboardScreen.__mro__) if c.__module__.startswith("libchat_tui")]
-        dashboard = [b for cls in ours for b in cls.__dict__.get("BINDINGS", ())]  # with its mixins' keys
-        bindings: list[Binding] = [b for b in (*ChatList.BINDINGS, *dashboard, *self.BINDINGS)
+        bindings: list[Binding] = [b for b in (*ChatList.BINDINGS, *dashboard_bindings(), *self.BINDINGS)
                                    if isinstance(b, Binding)]
         for binding in bindings:
             keys = keymap.get(binding.id or "", binding.key)
@@ -417,8 +463,8 @@ class LibChatApp(App[None]):
         dashboard = screen if isinstance(screen, DashboardScreen) else None
         if dashboard is None:
             return
-        for binding in DashboardScreen.BINDINGS:
-            if not isinstance(binding, Binding) or binding.action == "back":
+        for binding in dashboard_bindings():
+            if binding.action == "back":
                 continue
             if dashboard.check_action(binding.action, ()) is not True:
                 continue

@@ -57,6 +57,13 @@ def status_line(chat: Chat, me: str, now: datetime) -> str:
         return f"Waiting {duration((now - chat.created_at).total_seconds())} — press enter to accept"
     if state is ChatState.ACTIVE:
         owner = chat.owner
+        offer = chat.transfer
+        if offer is not None:
+            remaining = f"{max(0, int((offer.expires_at - now).total_seconds() + 0.999))} s left"
+            if offer.to_id == me:
+                return (f"⇄ {clean_name(offer.from_name)} offers you this chat ({remaining}) — ctrl+g to "
+                        "take it or decline")
+            return f"⇄ Offered to {clean_name(offer.to_name)}, not answered yet ({remaining})"
         if owner is not None and owner.id != me:
             return f"Accepted by {clean_name(owner.name)} at {hm(chat.accepted_at or chat.created_at)}"
         return f"Active since {hm(chat.accepted_at or chat.created_at)}"

@@ -167,6 +167,8 @@ class ChatRecordScreen(ReportsWorkerFailures, Screen[None]):
         ]
         if chat.page:
             lines.append(f"\nAsked from: {clean(chat.page, single_line=True, max_len=200)}")
+        if chat.dismissed:  # dismiss and block (ui/blocks.py): the librarian's reason
+            lines.append(f"\nDismissed: {clean(chat.dismissed, single_line=True, max_len=500)}")
         rated = rating_text(chat)
         lines.append(f"\nPatron's rating: {rated}" if rated else "\nPatron's rating: not rated")
         for ticket in data["tickets"]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
@@ -32,7 +32,7 @@ from ..blocks import BlockKeys
 from ..canned import CannedKeys
 from ..messages import DeskChanged, ReportsWorkerFailures
 from ..patron_info import PatronInfoKeys
-from ..team import TeamKeys
+from ..team import TeamKeys, team_text
 from ..widgets.chat_list import ChatList
 from ..widgets.chat_pane import ChatPane
 from ..widgets.footer import KeyFooter
@@ -104,6 +104,17 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
             yield ChatList(id="chat-list")
             yield ChatPane(id="chat-pane")
         yield KeyFooter(compact=True)
+
+    @classmethod
+    def _merge_bindings(cls) -> BindingsMap:
+        """Textual merges the mixins' keys (team, canned, blocks, patron information) before
+        the screen's own; put the dashboard's own first, so the footer starts with them."""
+        merged = super()._merge_bindings().key_to_bindings
+        own = {key.strip() for b in cls.__dict__.get("BINDINGS", ()) if isinstance(b, Binding)
+               for key in b.key.split(",")}
+        ordered = {k: v for k, v in merged.items() if k in own} | {k: v for k, v in merged.items()
+                                                                    if k not in own}
+        return BindingsMap.from_keys(ordered)
 
     def on_mount(self) -> None:
         self.pane.me = self.chat_list.me = self.app.librarian_id
@@ -181,7 +192,7 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
         model = self.app.model
         now = self.app.now()
         if changes.reorder:
-            self.chat_list.show(model.ordered(), model.unread, now)
+            self.chat_list.show(model.listed(), model.unread, now)
         shown = self.pane.chat
         if shown is not None:
             if shown.id in changes.removed:
@@ -197,6 +208,13 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
             self._open(self.chat_list.chat_id)
         self.show_queued()
         self.show_rating()
+        self.refresh_desk_bar()
+        self.refresh_bindings()
+
+    def apply_team(self) -> None:
+        """What I monitor changed: the list, the counts and the keys follow."""
+        model = self.app.model
+        self.chat_list.show(model.listed(), model.unread, self.app.now())
         self.refresh_desk_bar()
         self.refresh_bindings()
 
@@ -225,10 +243,19 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
         return f"   LibAnswers ⚠ {clean(self.libanswers_problem, single_line=True, max_len=80)}"
 
     def refresh_desk_bar(self) -> None:
-        waiting, active = self.app.model.counts()
+        model = self.app.model
+        waiting, active = model.counts()
         status = self.app.connection_text()
+        client = self.app.client
+        if client is not None and client.presence == "away":
+            status += " ◐ away"
         name = clean_name(self.app.librarian_name, 40)
-        bar = f" {name}   ● {waiting} waiting   ▶ {active} active   {status}{self.libanswers_text()}"
+        elsewhere = model.waiting_elsewhere()
+        more = f" (+{elsewhere} elsewhere)" if elsewhere else ""
+        bar = f" {name}   ● {waiting} waiting{more}   ▶ {active} active   {status}{self.libanswers_text()}"
+        room = self.app.size.width - len(bar) - 6
+        if model.librarians and room > 12:
+            bar += f"   {team_text(model.librarians, self.app.librarian_id, room)}"
         if bar != self._bar:  # one line whatever it says: no layout pass
             self._bar = bar
             self.query_one("#desk-bar", Static).update(bar, layout=False)

@@ -122,7 +122,8 @@ class HistoryScreen(ReportsWorkerFailures, Screen[None]):
             # DataTable parses plain strings as markup: patron text goes in as Text.
             table.add_row(f"{closed.astimezone():%Y-%m-%d} {hm(closed)}", str(chat.id),
                           Text(clean_name(chat.patron_name, 28)),
-                          Text(clean(chat.question, single_line=True, max_len=52)),
+                          Text(clean(f"✖ Dismissed: {chat.dismissed} · {chat.question}" if chat.dismissed
+                                     else chat.question, single_line=True, max_len=52)),
                           str(chat.message_count), str(chat.note_count or ""),
                           str(len(chat.ticket_ids) or ""), "✓" if chat.analytics else "",
                           key=str(chat.id))

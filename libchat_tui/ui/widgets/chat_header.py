@@ -1,4 +1,5 @@
-"""The chat pane's header: who the patron is, the badge, and what happened when."""
+"""The chat pane's header: who the patron is, the badge, what happened when, and whether
+the patron is typing now ("… Patron is typing…", at the end of the status line)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from ...domain import Chat, ChatState
 from ...sanitize import clean, clean_name
 from ..badges import badge, status_line
 
+#: Said on the status line while the patron is typing (glyph and words, never colour alone).
+TYPING_TEXT = "… Patron is typing…"
+
 
 class ChatHeader(Static):
     """Patron name and e-mail, badge, status line, and what is attached to the chat."""
@@ -23,6 +27,8 @@ class ChatHeader(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
         self._last: tuple[str, list[Any]] | None = None  # what is shown: redraw only on change
+        #: Chats whose patron is typing now (set by the screen: ui/patron_info.py).
+        self.typing: frozenset[int] = frozenset()
 
     def show_chat(self, chat: Chat | None, me: str, now: datetime) -> None:
         if chat is None:
@@ -39,6 +45,8 @@ class ChatHeader(Static):
         if chat.state in (ChatState.ENDED, ChatState.DISCONNECTED):
             tone = "$text-error"
         parts.append((status_line(chat, me, now), f"bold {tone}".strip()))
+        if chat.id in self.typing:
+            parts += ["   ", (TYPING_TEXT, "bold $text-accent")]
         extras = []
         if chat.note_count:
             extras.append(f"✎ {chat.note_count} note{'s' if chat.note_count != 1 else ''}")
@@ -51,6 +59,7 @@ class ChatHeader(Static):
         content = Content.assemble(*parts)
         shown = (content.plain, list(content.spans))
         if shown != self._last:  # the same words as a second ago: no repaint
-            same_height = self._last is not None and self._last[0].count("\n") == shown[0].count("\n")
+            same_height = self._last is not None and self._last[0].count("\n") == shown[0].count("\n") \
+                and (TYPING_TEXT in self._last[0]) == (TYPING_TEXT in shown[0])  # the mark may wrap
             self._last = shown
             self.update(content, layout=not same_height)  # a layout pass only if the height changed

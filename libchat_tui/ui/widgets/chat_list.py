@@ -28,6 +28,8 @@ from ..badges import BADGE_WIDTH, badge, duration
 
 #: What the list says when the missed filter is on and no chat is missed.
 NO_MISSED = "No missed chats.\nOnly missed chats are listed (the missed filter is on)."
+#: A chat's row while its patron is typing (glyph and word, never colour alone).
+TYPING_MARK = "… typing"
 
 
 class ChatList(OptionList):
@@ -72,10 +74,12 @@ class ChatList(OptionList):
         self._index: dict[int, int] = {}
         self._shown: tuple[list[Chat], dict[int, int], datetime] | None = None
         self._width = 0
-        #: chat id -> (chat, unread, time text, width, row): the row and what it was built from
-        self._rows: dict[int, tuple[Chat, int, str, int, Content]] = {}
+        #: chat id -> (chat, unread, time text, width, row, typing): the row and what it was built from
+        self._rows: dict[int, tuple[Chat, int, str, int, Content, bool]] = {}
         self._moved_to: int | None = None
         self._empty = False  # NO_MISSED is shown instead of rows
+        #: Chats whose patron is typing now (set by the screen: ui/patron_info.py).
+        self.typing: frozenset[int] = frozenset()
 
     @staticmethod
     def when(chat: Chat, now: datetime) -> str:
@@ -92,11 +96,14 @@ class ChatList(OptionList):
         return "with you" if chat.owner.id == me else f"with {clean_name(chat.owner.name, 30)}"
 
     @staticmethod
-    def row(chat: Chat, unread: int, now: datetime, width: int = 100, me: str = "") -> Content:
-        """One chat as two lines: badge, name, time, unread count, RA mark; then whose chat
-        it is and the question."""
+    def row(chat: Chat, unread: int, now: datetime, width: int = 100, me: str = "",
+            typing: bool = False) -> Content:
+        """One chat as two lines: badge, name, time, typing mark, unread count, RA mark; then
+        whose chat it is and the question."""
         when = ChatList.when(chat, now)
         marks = []
+        if typing:
+            marks.append(TYPING_MARK)
         if unread:
             marks.append(f"✉ {unread} new")
         if chat.analytics:
@@ -122,12 +129,13 @@ class ChatList(OptionList):
         """The chat's row, from the cache if nothing it shows has changed."""
         count = unread.get(chat.id, 0)
         when = self.when(chat, now)
+        typing = chat.id in self.typing
         cached = self._rows.get(chat.id)
         if cached is not None and cached[0] is chat and cached[1] == count and cached[2] == when \
-                and cached[3] == width:
+                and cached[3] == width and cached[5] == typing:
             return cached[4]
-        row = self.row(chat, count, now, width, self.me)
-        self._rows[chat.id] = (chat, count, when, width, row)
+        row = self.row(chat, count, now, width, self.me, typing)
+        self._rows[chat.id] = (chat, count, when, width, row, typing)
         return row
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -18,7 +18,8 @@ from textual.widgets import Button, Input
 from ...domain import Act, Chat, ChatState, may
 from ...model import TranscriptLine
 from .chat_header import ChatHeader
-from .composer import Composer
+from .composer import CannedSuggestions, Composer
+from .patron_panel import PatronPanel
 from .transcript_view import TranscriptView
 
 #: Button id -> (label, screen action, the domain act that decides whether it shows).
@@ -58,7 +59,10 @@ class ChatPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield ChatHeader(id="chat-header")
-        yield TranscriptView(id="transcript")
+        with Horizontal(id="chat-body"):  # the patron panel (f8) sits beside the transcript
+            yield TranscriptView(id="transcript")
+            yield PatronPanel(id="patron-panel")
+        yield CannedSuggestions(id="canned-suggestions")  # what / offers (ui/canned.py)
         yield Composer(id="composer")
         with Horizontal(id="chat-actions"):
             for button_id, (label, action, _states) in BUTTONS.items():
@@ -96,6 +100,7 @@ class ChatPane(Vertical):
         if not headers:  # the pane is being taken down (the app is closing): nothing to draw
             return
         headers[0].show_chat(self.chat, self.me, now)
+        self.query_one(PatronPanel).show_chat(self.chat, now)
         self._update_controls()
 
     def _update_controls(self) -> None:

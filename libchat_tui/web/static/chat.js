@@ -520,6 +520,9 @@
     var fields = { name: name.value.trim(), email: email.value.trim() || null, question: question.value.trim() };
     var page = pageUrl();
     if (page) fields.page = page;
+    // For the librarian's patron panel, and for a block by browser (not only by network).
+    if (navigator.userAgent) fields.browser = String(navigator.userAgent).slice(0, 300);
+    fields.client_id = clientId();
     command("join", fields).promise.then(function (res) {
       busy(button, false);
       bound = true;
