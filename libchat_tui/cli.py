@@ -67,6 +67,8 @@ def _add_patron_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default=argparse.SUPPRESS, help="your name (asked if not given)")
     parser.add_argument("--email", default=argparse.SUPPRESS,
                         help="your e-mail address, for a follow-up (optional)")
+    parser.add_argument("--department", default=argparse.SUPPRESS, metavar="NAME",
+                        help="the department to ask (default: the desk's first)")
     parser.add_argument("--resume", action="store_true", default=argparse.SUPPRESS,
                         help="go back to the chat a killed or closed client left (its resume "
                              "token is kept, owner-only, in patron-resume.json in the data dir)")

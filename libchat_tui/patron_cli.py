@@ -146,7 +146,7 @@ class PatronConsole:
 
     # --- start -----------------------------------------------------------------------
 
-    async def start(self, name: str | None, email: str | None) -> int:
+    async def start(self, name: str | None, email: str | None, department: str | None = None) -> int:
         """Ask what is missing, join, then chat until it ends. Returns the exit status."""
         if email and not is_valid_email(email):  # "" means: no e-mail, do not ask
             self.say(f"'{email}' is not a valid e-mail address.")
@@ -164,7 +164,7 @@ class PatronConsole:
         if question is None:
             return 1
         try:
-            await self.session.join(name, email or None, question)
+            await self.session.join(name, email or None, question, department=department)
         except PatronError as exc:
             self.say(f"Could not start the chat: {exc.message}")
             return 1
@@ -350,4 +350,5 @@ async def run(
     console = PatronConsole(session, lines, out, backoff=backoff, sleep=sleep)
     if getattr(args, "resume", False):
         return await console.resume()
-    return await console.start(getattr(args, "name", None), getattr(args, "email", None))
+    return await console.start(getattr(args, "name", None), getattr(args, "email", None),
+                               getattr(args, "department", None))

@@ -205,12 +205,12 @@ class PatronSession:
         return int(result.get("librarians_online", 0))
 
     async def join(self, name: str, email: str | None, question: str,
-                   page: str | None = None) -> dict[str, Any]:
+                   page: str | None = None, department: str | None = None) -> dict[str, Any]:
         """Ask a question: opens a connection and a new waiting chat."""
         if not self.connected:
             await self._open()
         result = await self._command(self._new(p.Join, name=name, email=email, question=question,
-                                               page=page))
+                                               page=page, department=department))
         self.name, self.email = name, email
         self.chat_id = str(result["chat_id"])
         self.resume_token = str(result["resume_token"])

@@ -48,8 +48,10 @@ def widget_section(settings: WidgetSettings) -> str:
 class Desk:
     """`libchat-tui serve --port 0` in a subprocess, in its own data and config dir."""
 
-    def __init__(self, tmp: Path, *, grace: float = 60, widget: WidgetSettings | None = None) -> None:
+    def __init__(self, tmp: Path, *, grace: float = 60, widget: WidgetSettings | None = None,
+                 extra_config: str = "") -> None:
         self.tmp = tmp
+        self.extra_config = extra_config  # more config.toml, e.g. a [desk] section
         self.grace = grace
         self.widget = widget or WidgetSettings(library_name="Riverside Library")
         self.proc: asyncio.subprocess.Process | None = None
@@ -60,7 +62,8 @@ class Desk:
 
     async def start(self, *, with_widget_section: bool) -> None:
         config = self.tmp / "config.toml"
-        config.write_text(widget_section(self.widget) if with_widget_section else "", encoding="utf-8")
+        config.write_text((widget_section(self.widget) if with_widget_section else "") + self.extra_config,
+                          encoding="utf-8")
         env = {**os.environ, "LIBCHAT_CONFIG": str(config)}
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "libchat_tui.cli", "serve", "--port", "0",
@@ -155,9 +158,9 @@ class PageServer:
 
 
 @contextlib.asynccontextmanager
-async def running_desk(tmp: Path, *, grace: float = 60,
-                       widget: WidgetSettings | None = None) -> AsyncIterator[tuple[Desk, Front]]:
-    desk = Desk(tmp, grace=grace, widget=widget)
+async def running_desk(tmp: Path, *, grace: float = 60, widget: WidgetSettings | None = None,
+                       extra_config: str = "") -> AsyncIterator[tuple[Desk, Front]]:
+    desk = Desk(tmp, grace=grace, widget=widget, extra_config=extra_config)
     await desk.start(with_widget_section=widget is not None)
     front = Front(desk)
     try:

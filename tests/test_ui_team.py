@@ -126,3 +126,18 @@ async def test_transfer_to_a_colleague_with_ctrl_g_and_answer_an_offer(desk: Bac
         await pilot.press("y")
         await wait_until(pilot, lambda: app.model.chats[second_id].owner.id == "ana", "taken over")
         assert desk.desk.chats[second_id].owner is not None and desk.desk.chats[second_id].owner.id == "ana"
+
+
+async def test_a_chat_waiting_too_long_alerts_again_once(desk: Backend, clock: FakeClock,
+                                                         tmp_path: Path) -> None:
+    app = make_app(desk, clock, tmp_path)
+    toasts = Toasts()
+    async with app.run_test(size=(140, 40), message_hook=toasts) as pilot:
+        await wait_until(pilot, lambda: app.model.departments, "hello")
+        await join(desk.url, name="Patient Pat")
+        await wait_until(pilot, lambda: len(app.model.chats) == 1)
+        await clock.advance(181)  # [desk] realert_seconds is 180 by default
+        await wait_until(pilot, lambda: any("Patient Pat has waited over 3 min" in n.message
+                                            for n in toasts.notifications), "the second alert", timeout=4)
+        await pilot.pause(1.2)  # another tick: no third alert
+        assert sum("has waited over" in n.message for n in toasts.notifications) == 1

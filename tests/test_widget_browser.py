@@ -450,3 +450,24 @@ async def test_a_disallowed_site_is_refused(browser: Browser, tmp_path: Path) ->
             assert outcome == "refused"
     finally:
         await site.stop()
+
+
+async def test_the_page_names_the_department_and_the_browser_is_told(browser: Browser,
+                                                                    tmp_path: Path) -> None:
+    """An embedding page's `data-department` (here the /chat URL's fragment, as widget.js
+    builds it) sends the chat to that department's line; the browser's user agent and its
+    own random id go with the join (the librarian's patron panel, and blocks)."""
+    departments = '\n[desk]\ndepartments = ["General", "Law library"]\n'
+    async with running_desk(tmp_path, extra_config=departments) as (server, front):
+        lib, hello = await librarian(server.url, server.token, name="Ana Reyes")
+        assert hello["departments"] == ["General", "Law library"]
+        page = await browser.new_page(viewport={"width": 400, "height": 700})
+        fragment = "page=https%3A%2F%2Flib.example.edu%2Flaw&department=law%20library"
+        await page.goto(f"{front.http_url}/chat#{fragment}")
+        await ask(page)
+        event = await lib.next_event("chat", state="waiting")
+        chat = event["chat"]
+        assert chat["department"] == "Law library"
+        assert chat["page"] == "https://lib.example.edu/law"
+        assert "Chrome" in (chat["browser"] or "")
+        await lib.close()

@@ -167,6 +167,13 @@ class LibChatApp(App[None]):
         if self.embedded is not None:
             await self.embedded.stop()
 
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        """A dialog opens clear of toasts: what they said was on screen before it (the desk
+        bar and the rows keep the counts); a toast raised in the dialog still shows."""
+        if isinstance(screen, ModalScreen):
+            self.clear_notifications()
+        return super().push_screen(screen, *args, **kwargs)
+
     def _tick(self) -> None:
         dashboard = self.dashboard
         if dashboard is not None:

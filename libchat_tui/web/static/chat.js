@@ -508,6 +508,11 @@
     return page ? page.slice(0, 2000) : null;
   }
 
+  function fragmentValue(key) {
+    var m = new RegExp("(?:^#|&)" + key + "=([^&]*)").exec(location.hash);
+    try { return m ? decodeURIComponent(m[1]) : ""; } catch (e) { return ""; }
+  }
+
   function onStart(ev) {
     ev.preventDefault();
     var form = $("start-form");
@@ -520,6 +525,8 @@
     var fields = { name: name.value.trim(), email: email.value.trim() || null, question: question.value.trim() };
     var page = pageUrl();
     if (page) fields.page = page;
+    var department = fragmentValue("department") || new URLSearchParams(location.search).get("department");
+    if (department) fields.department = department.slice(0, 100);
     // For the librarian's patron panel, and for a block by browser (not only by network).
     if (navigator.userAgent) fields.browser = String(navigator.userAgent).slice(0, 300);
     fields.client_id = clientId();

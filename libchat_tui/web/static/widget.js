@@ -60,7 +60,10 @@
       frame = document.createElement("iframe");
       frame.title = t("panel_title", { library: CONFIG.library_name });
       // The embedding page's address rides in the fragment: it never reaches a server log.
-      frame.src = desk + "/chat?embed=1#page=" + encodeURIComponent(location.href.slice(0, 2000));
+      // A page may name the department its chats go to: <script ... data-department="Law library">.
+      var department = script && script.getAttribute("data-department");
+      frame.src = desk + "/chat?embed=1#page=" + encodeURIComponent(location.href.slice(0, 2000)) +
+        (department ? "&department=" + encodeURIComponent(department.slice(0, 100)) : "");
       frame.setAttribute("allow", "clipboard-write");
       css(frame, { border: "0", width: "100%", height: "100%", display: "block" });
       panel.appendChild(frame);
