@@ -130,6 +130,20 @@ async def fanout(messages: int, chats: int, librarians: int = 10) -> dict[str, f
     return {f"fanout_{chats}_msgs_per_s": ours}
 
 
+async def stored_only(messages: int, chats: int) -> dict[str, float]:
+    """The floor under fan-out: the same patron messages validated, stored and committed,
+    with no librarian connected (nothing to send). Fan-out cannot beat this."""
+    with tempfile.TemporaryDirectory() as tmp:
+        async with Backend(data_dir=Path(tmp), token="t") as backend:
+            ids = [(await patrons.join(backend.desk, f"P{i}", None, "q"))[0].id for i in range(chats)]
+            start = time.perf_counter()
+            await asyncio.gather(
+                *(patrons.message(backend.desk, ids[i % chats], f"msg {i}") for i in range(messages))
+            )
+            stored = messages / (time.perf_counter() - start)
+    return {f"stored_{chats}_msgs_per_s": stored}
+
+
 async def raw_fanout(messages: int, chats: int, librarians: int = 10) -> dict[str, float]:
     """Baseline: a bare `websockets` server `broadcast()`ing one frame to N clients."""
     clients: set[Any] = set()
@@ -289,6 +303,9 @@ async def run(mode: Mode) -> Samples:
     for chats in (10, 100):
         await alternate(repeats, lambda c=chats: fanout(messages, c),  # type: ignore[misc]
                         lambda c=chats: raw_fanout(messages, c), samples)  # type: ignore[misc]
+        await alternate(repeats, lambda c=chats: stored_only(messages, c),  # type: ignore[misc]
+                        lambda c=chats: raw_fanout(messages, c), samples,  # type: ignore[misc]
+                        bare_prefix="floor_")
     with tempfile.TemporaryDirectory() as tmp:
         conn = search_db(Path(tmp) / "s.sqlite3", rows)
 

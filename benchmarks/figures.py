@@ -32,6 +32,9 @@ def _backend() -> list[Figure]:
     ]
     rows += [Figure("backend", f"fan-out to 10 librarians, {n} chats", f"fanout_{n}_msgs_per_s",
                     f"fanout_{n}_raw_msgs_per_s", "msg/s", ((">=", 0.5, "ratio"),)) for n in (10, 100)]
+    rows += [Figure("backend", f"floor: the same messages stored, no librarian, {n} chats",
+                    f"stored_{n}_msgs_per_s", f"floor_fanout_{n}_raw_msgs_per_s", "msg/s")
+             for n in (10, 100)]
     rows += [
         Figure("backend", "history search p50, chat as a document (product)", "search_p50_ms",
                "search_raw_p50_ms", "ms"),
