@@ -281,7 +281,14 @@ class DeskServer:
         conn.presence = hello.presence
         self.librarians.add(conn)
         try:
+            roster, canned_list = team.hello_fields(self, conn)["librarians"], self.desk.canned
             await self._sync(conn, hello)
+            # `team` and `canned` are unsequenced: one sent while this console caught up
+            # passed it by. Send what changed since its `hello` ack, to it alone.
+            if team.roster(self) != roster:
+                await conn.ws.send(p.encode(p.TeamEvent(team.roster(self))))
+            if self.desk.canned is not canned_list:
+                await conn.ws.send(p.encode(p.CannedEvent(self.desk.canned)))
             team.announce(self)
             async for raw in ws:
                 await self._librarian_frame(conn, raw)
