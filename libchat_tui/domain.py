@@ -8,9 +8,18 @@ which. Every transition records when (UTC) and by whom (`Actor`). Anything else 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+# Re-exported: the domain is one import for its users (`from .domain import Chat, Message, iso`).
+from .timestamps import iso as iso
+from .timestamps import parse_ts as parse_ts
+from .timestamps import required_ts as _ts
+from .timestamps import utcnow as utcnow
+from .transcript import Message as Message
+from .transcript import Note as Note
+from .transcript import Sender as Sender
 
 
 class ChatState(StrEnum):
@@ -241,18 +250,6 @@ def librarian(librarian_id: str, name: str) -> Actor:
     return Actor("librarian", librarian_id, name)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(ts: datetime | None) -> str | None:
-    return None if ts is None else ts.astimezone(UTC).isoformat(timespec="milliseconds")
-
-
-def parse_ts(text: str | None) -> datetime | None:
-    return None if not text else datetime.fromisoformat(text)
-
-
 @dataclass(frozen=True, slots=True)
 class TransferOffer:
     """A chat its owner offered to a colleague, until they answer or it times out."""
@@ -441,88 +438,7 @@ class Chat:
         )
 
 
-def _ts(text: str) -> datetime:
-    value = parse_ts(text)
-    assert value is not None
-    return value
-
-
 def is_missed(chat: Chat) -> bool:
     """A missed chat: over (ended or disconnected) and never accepted by anyone; the
     patron gave up waiting, or dropped while waiting and the grace period ran out."""
     return chat.owner is None and chat.state in FINISHED_STATES
-
-
-class Sender(StrEnum):
-    PATRON = "patron"
-    LIBRARIAN = "librarian"
-    SYSTEM = "system"
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One line of a transcript: from the patron, a librarian, or a system event."""
-
-    id: int
-    chat_id: int
-    sender: Sender
-    author: str
-    text: str
-    at: datetime
-    librarian_id: str = ""
-
-    def to_wire(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "chat_id": self.chat_id,
-            "sender": self.sender.value,
-            "author": self.author,
-            "librarian_id": self.librarian_id,
-            "text": self.text,
-            "at": iso(self.at),
-        }
-
-    @classmethod
-    def from_wire(cls, data: dict[str, Any]) -> Message:
-        return cls(
-            id=int(data["id"]),
-            chat_id=int(data["chat_id"]),
-            sender=Sender(data["sender"]),
-            author=str(data.get("author", "")),
-            text=str(data["text"]),
-            at=_ts(data["at"]),
-            librarian_id=str(data.get("librarian_id", "")),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Note:
-    """An internal note: stored with the chat, never sent to the patron."""
-
-    id: int
-    chat_id: int
-    librarian_id: str
-    author: str
-    text: str
-    at: datetime
-
-    def to_wire(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "chat_id": self.chat_id,
-            "librarian_id": self.librarian_id,
-            "author": self.author,
-            "text": self.text,
-            "at": iso(self.at),
-        }
-
-    @classmethod
-    def from_wire(cls, data: dict[str, Any]) -> Note:
-        return cls(
-            int(data["id"]),
-            int(data["chat_id"]),
-            str(data.get("librarian_id", "")),
-            str(data.get("author", "")),
-            str(data["text"]),
-            _ts(data["at"]),
-        )
