@@ -281,7 +281,7 @@ class DeskServer:
         conn.presence = hello.presence
         self.librarians.add(conn)
         try:
-            roster, canned_list = team.hello_fields(self, conn)["librarians"], self.desk.canned
+            roster, canned_list = team.roster_with(self, conn), self.desk.canned  # as `hello` says
             await self._sync(conn, hello)
             # `team` and `canned` are unsequenced: one sent while this console caught up
             # passed it by. Send what changed since its `hello` ack, to it alone.

@@ -248,11 +248,16 @@ class TransferTimers:
 # --- wiring ----------------------------------------------------------------------------
 
 
-def hello_fields(server: DeskServer, conn: LibrarianConnection) -> dict[str, Any]:
-    """The team desk in the `hello` ack (the roster as it will be once this one is synced)."""
+def roster_with(server: DeskServer, conn: LibrarianConnection) -> list[dict[str, Any]]:
+    """The roster as it will be once this (still syncing) console is synced."""
     me = {"id": conn.who.id, "name": conn.who.name, "state": conn.presence}
     others = [e for e in roster(server) if e["id"] != conn.who.id]
-    return {"librarians": sorted([*others, me], key=lambda e: (str(e["name"]).casefold(), str(e["id"]))),
+    return sorted([*others, me], key=lambda e: (str(e["name"]).casefold(), str(e["id"])))
+
+
+def hello_fields(server: DeskServer, conn: LibrarianConnection) -> dict[str, Any]:
+    """The team desk in the `hello` ack."""
+    return {"librarians": roster_with(server, conn),
             "departments": list(server.desk.team.departments),
             "monitor": list(monitored(server.desk, conn.who.id)),
             "transfer_seconds": server.desk.team.transfer_seconds,
@@ -268,4 +273,4 @@ HANDLERS: dict[type[Any], Any] = {
 }
 
 __all__ = ["HANDLERS", "TransferTimers", "announce", "check_monitored", "hello_fields",
-           "load_monitors", "monitored", "online_ids", "roster"]
+           "load_monitors", "monitored", "online_ids", "roster", "roster_with"]
