@@ -246,6 +246,13 @@ async def test_a_dropped_network_resumes_the_same_chat_within_grace(
     await expect(page.locator("#log li.msg.patron .flag")).to_have_count(0)
     assert (await transcript_texts(lib, chat_id, "patron")).count("Typed while offline.") == 1
     await expect(page.locator("#log li.msg.patron .text", has_text="Typed while offline.")).to_have_count(1)
+    # The desk's "You are reconnected." (a `state` event by "Patron") was handled before this
+    # later line is shown: it must not make the patron their own librarian.
+    await lib.ok("send", chat_id=chat_id, text="Glad you are back.")
+    await expect(log_items(page, "librarian")).to_have_text(
+        ["Before the drop.", "Sent while you were away.", "Glad you are back."])
+    assert await page.locator("#chat-heading").text_content() == "Chatting with Ana Reyes"
+    assert "Patron joined" not in await page.locator("#log").inner_text()
     await lib.close()
 
 

@@ -199,7 +199,8 @@
   var EVENTS = {
     message: function (frame) { if (frame.message) addMessage(frame.message); },
     state: function (frame) {
-      if (frame.state === "active" && frame.by) {
+      // `by: "Patron"` is the patron's own doing (resumed): not a librarian joining.
+      if (frame.state === "active" && frame.by && frame.by !== "Patron") {
         librarian = chat.librarian = String(frame.by);
         addSystem(t("joined", { name: librarian }), frame.at);
       }
