@@ -164,9 +164,14 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
 
     # --- updates from the desk -------------------------------------------------------
 
-    def _connection_changed(self, _status: Status) -> None:
+    def _connection_changed(self, status: Status) -> None:
         self.refresh_desk_bar()
         self.show_queued()
+        shown = self.pane.chat
+        if status.state == "online" and shown is not None and shown.id not in self.app.model.transcripts:
+            # A resync's snapshot (applied as it arrives, before `synced`) drops the loaded
+            # transcripts, and asking for one then is refused as offline: ask now.
+            self._load_transcript(shown.id)
 
     def show_queued(self) -> None:
         """Messages to the shown chat that wait in the outbox, in place, not yet delivered."""
