@@ -326,6 +326,7 @@ class Chat:
     browser: str | None = None  # the patron's browser (user agent), sent by the widget
     dismissed: str | None = None  # the reason, if a librarian dismissed the chat
     queued_at: datetime | None = None  # its place in its department's line (None: created_at)
+    owner_since: datetime | None = None  # when its owner took it (accepted, or took it over)
 
     @property
     def queue_key(self) -> tuple[datetime, int]:
@@ -341,11 +342,11 @@ class Chat:
         change = Transition(self.id, action, self.state, target, at, by)
         updates: dict[str, Any] = {"state": target, "last_change": change, "last_activity": at}
         if action is Action.ACCEPT:
-            updates.update(owner=by, accepted_at=at)
+            updates.update(owner=by, accepted_at=at, owner_since=at)
         if action is Action.TAKE_OVER:
-            updates.update(owner=by)
+            updates.update(owner=by, owner_since=at)
         if action is Action.TRANSFER:
-            updates.update(owner=None)
+            updates.update(owner=None, owner_since=None)
         updates["transfer"] = None  # an offer ends with any change of state or owner
         if target in FINISHED_STATES:
             updates["ended_at"] = at
@@ -392,6 +393,7 @@ class Chat:
             "browser": self.browser,
             "dismissed": self.dismissed,
             "queued_at": iso(self.queued_at),
+            "owner_since": iso(self.owner_since),
         }
 
     @classmethod
@@ -435,6 +437,8 @@ class Chat:
             browser=data.get("browser"),
             dismissed=data.get("dismissed"),
             queued_at=parse_ts(data.get("queued_at")),
+            # Chats stored before `owner_since`: their owner took them when they were accepted.
+            owner_since=parse_ts(data.get("owner_since")) or parse_ts(data.get("accepted_at")),
         )
 
 

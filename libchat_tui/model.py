@@ -44,6 +44,9 @@ class Changes:
     team: bool = False  # who is on the desk, departments or what I monitor changed
     canned: bool = False  # the team's canned messages changed
     typing: set[int] = field(default_factory=set)  # chats whose patron sent a typing signal
+    #: What happened in my chats that the librarian should hear about wherever they look:
+    #: (chat id, what, in words). Raw patron text: the console makes it inert.
+    alerts: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def reorder(self) -> bool:
@@ -131,10 +134,12 @@ class DeskModel:
         if chat.id not in self.chats and chat.state is ChatState.WAITING:
             changes.new_waiting.append(chat.id)
         before, change = self.chats.get(chat.id), chat.last_change
-        if (before is not None and change is not None and change != before.last_change
-                and change.action in (Action.CONNECTION_LOST, Action.RESUME)
+        news = before is not None and change is not None and change != before.last_change
+        if (news and change is not None and change.action in (Action.CONNECTION_LOST, Action.RESUME)
                 and chat.owner is not None and chat.id != self.open_chat):  # a drop or reconnect: unread
             self.unread[chat.id] = self.unread.get(chat.id, 0) + 1
+        if news and change is not None and self._mine(chat) and change.action in _ALERTS:
+            changes.alerts.append((chat.id, f"{chat.patron_name} {_ALERTS[change.action]}"))
         self.chats[chat.id] = chat
         changes.chats.add(chat.id)
 
@@ -149,6 +154,8 @@ class DeskModel:
             if (message.sender is Sender.PATRON and message.chat_id != self.open_chat
                     and chat.state is not ChatState.WAITING):  # a NEW badge says it already
                 self.unread[message.chat_id] = self.unread.get(message.chat_id, 0) + 1
+            if message.sender is Sender.PATRON and self._mine(chat):
+                changes.alerts.append((chat.id, f"{chat.patron_name}: {message.text}"))
         self.typing.pop(message.chat_id, None)
         self._add_entry(message.chat_id, message, changes)
 
@@ -163,6 +170,15 @@ class DeskModel:
                 and chat_id != self.open_chat):  # the patron left a ticket: unread until the chat is opened
             self.unread[chat_id] = self.unread.get(chat_id, 0) + 1
             changes.chats.add(chat_id)
+        if ticket.get("source") == "patron" and ticket.get("status", "open") == "open":
+            chat = self.chats.get(chat_id) if isinstance(chat_id, int) else None
+            if chat is None or self._mine(chat) or chat.owner is None:  # offline forms are everyone's
+                who = chat.patron_name if chat is not None else str(ticket.get("name") or "A patron")
+                changes.alerts.append((chat_id if isinstance(chat_id, int) else 0,
+                                       f"{who} left ticket #{ticket.get('id')}"))
+
+    def _mine(self, chat: Chat) -> bool:
+        return chat.owner is not None and chat.owner.id == self.librarian_id
 
     def _on_analytics(self, frame: p.AnalyticsEvent, changes: Changes) -> None:
         changes.analytics.append(frame.entry)
@@ -235,6 +251,15 @@ class DeskModel:
             if chat.state is ChatState.WAITING:
                 return chat
         return None
+
+
+#: Changes to my chats that alert me, in words after the patron's name.
+_ALERTS = {
+    Action.CONNECTION_LOST: "lost the connection: the reconnect timer runs",
+    Action.RESUME: "is back",
+    Action.END_BY_PATRON: "left the chat",
+    Action.GRACE_EXPIRED: "did not come back: disconnected, offered a ticket",
+}
 
 
 def _last_id(entries: list[TranscriptLine], kind: type) -> int:

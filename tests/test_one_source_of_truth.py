@@ -25,7 +25,7 @@ from libchat_tui.domain import PATRON, Act, Action, Actor, Chat, ChatState
 from libchat_tui.ui.messages import DeskChanged
 from libchat_tui.ui.screens.dashboard import DashboardScreen
 from libchat_tui.ui.screens.history import HistoryScreen
-from libchat_tui.ui.widgets.chat_pane import ChatPane
+from libchat_tui.ui.widgets.chat_pane import NOT_OPEN, ChatPane
 
 
 def _chat(state: ChatState, owner: str | None) -> Chat:
@@ -76,7 +76,9 @@ async def test_a_colleagues_chat_offers_no_end_and_the_desk_refuses_it(
         assert isinstance(dashboard, DashboardScreen)
         assert dashboard.check_action("end_chat", ()) is False
         assert not app.screen.query_one("#btn-end").display  # no button that silently does nothing
-        assert app.screen.query_one(ChatPane).composer.disabled
+        pane = app.screen.query_one(ChatPane)
+        assert pane.why_not_sent() == "This chat is Ben's."  # typing there sends nothing
+        assert pane.composer.border_title == NOT_OPEN
         assert await app.request("end", chat_id=chat_id) is None  # and the desk says why
         await wait_until(pilot, lambda: "belongs to Ben" in screen_text(app), "the desk's reason")
 

@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
@@ -174,6 +176,18 @@ class LibChatApp(App[None]):
             self.clear_notifications()
         return super().push_screen(screen, *args, **kwargs)
 
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every alert goes to the dashboard's alert line (its own line, covering nothing) as
+        well as to Textual's notifications, which show as toasts on the other screens."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        dashboard = self.dashboard
+        if dashboard is not None and dashboard.is_mounted:
+            text = message if not markup else Content.from_markup(message).plain
+            dashboard.alerts.add(text, title=title, severity=severity,
+                                 timeout=self.NOTIFICATION_TIMEOUT if timeout is None else timeout,
+                                 at=self.now())
+
     def _tick(self) -> None:
         dashboard = self.dashboard
         if dashboard is not None:
@@ -249,8 +263,22 @@ class LibChatApp(App[None]):
             screen.post_message(DeskChanged(changes))
         if changes.new_waiting:
             self._announce(changes.new_waiting)
+        if changes.alerts and not changes.snapshot:
+            self._alert_elsewhere(changes.alerts)
         self._offers_to_me(changes.chats)
         self._ring_for(changes.chats, changes.tickets, quiet=changes.snapshot)
+
+    def _alert_elsewhere(self, alerts: list[tuple[int, str]]) -> None:
+        """What happened in my chats that I am not looking at: one alert per batch."""
+        dashboard = self.dashboard
+        unseen = [text for chat_id, text in alerts
+                  if dashboard is None or not chat_id or not dashboard.in_view(chat_id)
+                  or self.screen is not dashboard]
+        if not unseen:
+            return
+        more = f" (and {len(unseen) - 1} more)" if len(unseen) > 1 else ""
+        self.notify(f"{clean(unseen[0], single_line=True, max_len=120)}{more}", title="Other chat",
+                    markup=False, timeout=TOAST_SECONDS)
 
     def _ring_for(self, chat_ids: Iterable[int], tickets: list[dict[str, Any]], *, quiet: bool) -> None:
         """Ring once if a patron of a chat of ours (or a waiting one) dropped, or a patron

@@ -64,9 +64,13 @@ def status_line(chat: Chat, me: str, now: datetime) -> str:
                 return (f"⇄ {clean_name(offer.from_name)} offers you this chat ({remaining}) — ctrl+g to "
                         "take it or decline")
             return f"⇄ Offered to {clean_name(offer.to_name)}, not answered yet ({remaining})"
+        since = hm(chat.owner_since or chat.accepted_at or chat.created_at)
         if owner is not None and owner.id != me:
-            return f"Accepted by {clean_name(owner.name)} at {hm(chat.accepted_at or chat.created_at)}"
-        return f"Active since {hm(chat.accepted_at or chat.created_at)}"
+            taken = chat.owner_since is not None and chat.owner_since != chat.accepted_at
+            if taken:  # taken over in a transfer: since then, not since the first accept
+                return f"With {clean_name(owner.name)} since {since}"
+            return f"Accepted by {clean_name(owner.name)} at {since}"
+        return f"Active since {since}"
     if state is ChatState.RECONNECTING:
         left = (chat.grace_deadline - now).total_seconds() if chat.grace_deadline else 0
         return f"Patron reconnecting… {max(0, int(left + 0.999))} s left"

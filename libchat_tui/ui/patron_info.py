@@ -99,9 +99,8 @@ class PatronInfoKeys(Screen[None]):
             if self.narrow:
                 self.show_view("chat")
             panel.focus_record()
-        elif panel.has_focus_within or self.focused is None:
-            composer = self.pane.composer
-            (self.pane.transcript if composer.disabled else composer).focus()
+        elif (panel.has_focus_within or self.focused is None) and self.pane.chat is not None:
+            self.pane.composer.focus()
         self.refresh_bindings()
 
     def _place_panel(self) -> None:

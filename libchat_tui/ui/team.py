@@ -148,6 +148,9 @@ class TeamKeys(Screen[None]):
         done = "The chat is yours now." if accept else "Declined; the chat stays with your colleague."
         screen.run_worker(self._team_send("answer_transfer", done, chat_id=chat_id, accept=accept),
                           group="command", exit_on_error=False)
+        if accept and screen.pane.chat is not None and screen.pane.chat.id == chat_id:
+            # What they type next is their first words to the patron.
+            screen.call_after_refresh(screen.focus_reply)
 
     async def _team_send(self, command: str, done: str, **fields: Any) -> None:
         screen: DashboardScreen = self  # type: ignore[assignment]

@@ -11,6 +11,7 @@ only missed chats (or all again) and ctrl+l closes every missed chat (`ui.missed
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on, work
@@ -33,6 +34,7 @@ from ..canned import CannedKeys
 from ..messages import DeskChanged, ReportsWorkerFailures
 from ..patron_info import PatronInfoKeys
 from ..team import TeamKeys, team_text
+from ..widgets.alert_line import AlertLine
 from ..widgets.chat_list import ChatList
 from ..widgets.chat_pane import ChatPane
 from ..widgets.footer import KeyFooter
@@ -62,6 +64,13 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
     """Where the librarian spends the day."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Enter on the list: a priority key, so that the reply box has the focus before the
+        # next key is read (a fast typist's first words land there, never on the list). One
+        # key, two words: the footer says what enter does, like the pane's button.
+        Binding("enter", "accept_highlighted", "Accept", tooltip="Accept the waiting chat",
+                priority=True, id="accept"),
+        Binding("enter", "open_highlighted", "Open", tooltip="Open the chat", priority=True,
+                id="accept-open"),
         Binding("escape", "back", "List", tooltip="Back to the chat list", id="back"),
         # One key, two words, like enter in the list; one id, so `[keys]` remaps both. A letter:
         # it works from the list and the chat, not from the composer (an "m" is typed there).
@@ -92,6 +101,8 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
         super().__init__(id="dashboard")
         self._load_timer: Timer | None = None
         self._follow_timer: Timer | None = None
+        #: Chats this console asked to accept, until the desk answers (True: accepted).
+        self._accepting: dict[int, asyncio.Future[bool]] = {}
         self._hello: dict[str, Any] | None = None  # the `hello` result the LibAnswers problem came from
         #: What keeps the desk's LibAnswers link from working (None: it works, or none is set up).
         self.libanswers_problem: str | None = None
@@ -103,6 +114,7 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
         with Horizontal(id="desk"):
             yield ChatList(id="chat-list")
             yield ChatPane(id="chat-pane")
+        yield AlertLine(id="alerts")  # alerts have a line of their own: no toast covers the desk
         yield KeyFooter(compact=True)
 
     @classmethod
@@ -147,6 +159,16 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
         desk.set_class(view == "list", "-show-list")
         desk.set_class(view == "chat", "-show-chat")
         self.refresh_bindings()
+
+    @property
+    def alerts(self) -> AlertLine:
+        return self.query_one(AlertLine)
+
+    def in_view(self, chat_id: int) -> bool:
+        """Is this chat in the pane, and the pane on screen (not the list view of a narrow one)?"""
+        shown = self.pane.chat
+        return shown is not None and shown.id == chat_id and not (
+            self.narrow and self.query_one("#desk").has_class("-show-list"))
 
     @property
     def chat_list(self) -> ChatList:
@@ -306,7 +328,8 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
 
     @on(ChatList.Chosen)
     def _chosen(self, event: ChatList.Chosen) -> None:
-        self.run_worker(self._accept_open(event.chat_id), group="command", exit_on_error=False)
+        """A click on a row (enter is the screen's own key)."""
+        self.work_on(event.chat_id)
 
     def _open(self, chat_id: int) -> None:
         """Show a chat in the pane now; load its transcript after the highlight settles."""
@@ -330,7 +353,8 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
     @work(group="transcript", exclusive=True, exit_on_error=False)
     async def _load_transcript(self, chat_id: int) -> None:
         result = await self.app.request("transcript", quiet=True, chat_id=chat_id)
-        if result is None or self.pane.chat is None or self.pane.chat.id != chat_id:
+        if result is None or self.pane.chat is None or self.pane.chat.id != chat_id \
+                or result["chat"]["id"] != chat_id:  # the pane moved on meanwhile
             return
         entries = self.app.model.load_transcript(result)
         self.pane.show(self.app.model.chats.get(chat_id, self.pane.chat), self.app.now(), entries)
@@ -342,22 +366,34 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
         self.run_worker(self._deliver(event.chat_id, event.text), group="send", exit_on_error=False)
 
     async def _deliver(self, chat_id: int, text: str) -> None:
-        """Send a message (the client keeps it in its outbox file until the desk has it)."""
+        """Send a message (the client keeps it in its outbox file until the desk has it);
+        typed while the chat was being accepted, it goes once the desk has accepted it."""
         self.app.drafts.set(f"message:{chat_id}", "")
+        accepting = self._accepting.get(chat_id)
+        if accepting is not None and not await asyncio.shield(accepting):
+            self._give_back(chat_id, text)
+            return
         delivery = self.app.request("send", chat_id=chat_id, text=text)
         self.call_later(self.show_queued)  # once the client has queued it
         result = await delivery
         self.show_queued()
+        if result is None:  # refused: give the text back
+            self._give_back(chat_id, text)
+
+    def _give_back(self, chat_id: int, text: str) -> None:
+        """A message the desk did not take goes back into its chat's reply box (or draft)."""
         composer = self.pane.composer
-        if result is None and self.pane.chat is not None and self.pane.chat.id == chat_id \
-                and not composer.value:  # refused: give the text back
-            composer.value = text
-            self.app.drafts.set(f"message:{chat_id}", text)
+        shown = self.pane.chat is not None and self.pane.chat.id == chat_id
+        kept = composer.value if shown else self.app.drafts.get(f"message:{chat_id}")
+        restored = f"{text} {kept}" if kept else text
+        self.app.drafts.set(f"message:{chat_id}", restored)
+        if shown:
+            composer.value = restored
 
     @on(ChatPane.Typing)
     def _typing(self, event: ChatPane.Typing) -> None:
         self.app.drafts.set(f"message:{event.chat_id}", event.text)
-        if event.text:
+        if event.text and self.pane.may_send():
             self.app.typing(event.chat_id)
 
     # --- actions ---------------------------------------------------------------------
@@ -370,6 +406,12 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
             return self.app.model.next_waiting() is not None or None
         if action == "accept_open":
             return self.chat is not None
+        if action in ("accept_highlighted", "open_highlighted"):  # enter, from the list only
+            listed = self.chat_list.highlighted_chat() if self.focused is self.chat_list else None
+            if listed is None:
+                return False
+            acceptable = may(self.app.model.chats.get(listed.id, listed), Act.ACCEPT, self.app.librarian_id)
+            return acceptable == (action == "accept_highlighted")
         if action in ("show_missed", "show_all"):  # the one of the two that changes something
             return (action == "show_missed") != self.chat_list.missed_only  # False: hidden
         if action == "close_missed":
@@ -382,32 +424,65 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
             return False
         return may(chat, act, self.app.librarian_id)
 
-    async def _accept_open(self, chat_id: int) -> None:
+    def work_on(self, chat_id: int) -> None:
+        """Open the chat and put the librarian in its reply box now; accept it if it waits.
+
+        Runs before the next key is read (from a priority key): what is typed while the desk
+        answers the accept lands in the reply box, and enter sends it once the chat is
+        accepted, never to the list or a letter key."""
         self.chat_list.select_chat(chat_id)
         if self._follow_timer is not None:
             self._follow_timer.stop()
             self._follow_timer = None
         self._open(chat_id)
         chat = self.app.model.chats.get(chat_id)
-        if chat is not None and chat.state is ChatState.WAITING:
+        if chat is not None and chat.state is ChatState.WAITING and chat_id not in self._accepting \
+                and may(chat, Act.ACCEPT, self.app.librarian_id):
+            accepted: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            self._accepting[chat_id] = accepted
+            self.pane.accepting = True
+            self.pane.refresh_header(self.app.now())
+            self.run_worker(self._accept(chat_id, accepted), group="command", exit_on_error=False)
+        self.focus_reply()
+
+    async def _accept(self, chat_id: int, accepted: asyncio.Future[bool]) -> None:
+        result = None
+        try:
             result = await self.app.request("accept", chat_id=chat_id)
-            if result is None:
-                return
+        finally:  # a send waiting on it learns the answer (False also if this was cancelled)
+            self._accepting.pop(chat_id, None)
+            if not accepted.done():
+                accepted.set_result(result is not None)
+        shown = self.pane.chat is not None and self.pane.chat.id == chat_id
+        if shown:
+            self.pane.accepting = False
+        if result is not None:
             self.app.apply_now(result)
-            accepted = self.app.model.chats.get(chat_id)
-            if accepted is not None and self.pane.chat is not None and self.pane.chat.id == chat_id:
-                self.pane.chat = accepted  # the composer opens now, not after the next redraw
-                self.pane.refresh_header(self.app.now())
+        if shown:
+            # The composer says "enter sends" now, not after the next redraw.
+            self.pane.chat = self.app.model.chats.get(chat_id, self.pane.chat)
+            self.pane.refresh_header(self.app.now())
+
+    def focus_reply(self) -> None:
+        """The librarian works on the chat in the pane: show it and put them in its reply box
+        (at once, not after the queued keys: those are for the reply)."""
+        if self.pane.chat is None:
+            return
         self.show_view("chat")
-        if self.pane.composer.disabled:
-            self.pane.transcript.focus()
-        else:
-            self.pane.composer.focus()
+        self.set_focus(self.pane.composer)
+
+    def action_accept_highlighted(self) -> None:
+        chat_id = self.chat_list.chat_id
+        if chat_id is not None:
+            self.work_on(chat_id)
+
+    def action_open_highlighted(self) -> None:
+        self.action_accept_highlighted()
 
     def action_accept_open(self) -> None:
         chat_id = self.chat_list.chat_id
         if chat_id is not None:
-            self.run_worker(self._accept_open(chat_id), group="command", exit_on_error=False)
+            self.work_on(chat_id)
 
     def action_back(self) -> None:
         self.show_view("list")
@@ -415,11 +490,7 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
 
     def action_switch_view(self) -> None:
         if self.query_one("#desk").has_class("-show-list") and self.pane.chat is not None:
-            self.show_view("chat")
-            if self.pane.composer.disabled:
-                self.pane.transcript.focus()
-            else:
-                self.pane.composer.focus()
+            self.focus_reply()
         else:
             self.action_back()
 
@@ -484,7 +555,7 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
             self.notify("No chats are waiting.", markup=False)
             return
         self.chat_list.missed_only = False  # a waiting chat is never missed: list it
-        self.run_worker(self._accept_open(chat.id), group="command", exit_on_error=False)
+        self.work_on(chat.id)
 
     def action_help(self) -> None:
         self.app.show_help()

@@ -22,7 +22,7 @@ from textual.reactive import reactive
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from ...domain import Act, Chat, ChatState, is_missed, may
+from ...domain import Chat, ChatState, is_missed
 from ...sanitize import clean, clean_name
 from ..badges import BADGE_WIDTH, badge, duration
 
@@ -41,11 +41,9 @@ class ChatList(OptionList):
     ChatList { text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
+    # Enter (accept or open the highlighted chat) is the dashboard's: a priority key, so the
+    # focus is in the reply box before the next key is read (ui/screens/dashboard.py).
     BINDINGS = [
-        # One key, two words: the footer says what enter does to the highlighted chat,
-        # in the same word as the pane's button ("Accept ⏎" for a waiting chat).
-        Binding("enter", "accept", "Accept", tooltip="Accept the waiting chat", id="accept"),
-        Binding("enter", "select", "Open", tooltip="Open the chat", id="accept-open"),
         Binding("down,j", "cursor_down", "Down", show=False, id="cursor-down"),
         Binding("up,k", "cursor_up", "Up", show=False, id="cursor-up"),
     ]
@@ -138,16 +136,11 @@ class ChatList(OptionList):
         self._rows[chat.id] = (chat, count, when, width, row, typing)
         return row
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("accept", "select"):
-            chat_id = self.chat_id
-            cached = None if chat_id is None else self._rows.get(chat_id)
-            acceptable = cached is not None and may(cached[0], Act.ACCEPT, self.me)
-            return acceptable if action == "accept" else (chat_id is not None and not acceptable)
-        return True
-
-    def action_accept(self) -> None:
-        self.action_select()
+    def highlighted_chat(self) -> Chat | None:
+        """The highlighted chat as the list last drew it."""
+        chat_id = self.chat_id
+        cached = None if chat_id is None else self._rows.get(chat_id)
+        return None if cached is None else cached[0]
 
     def visible_ids(self) -> list[int]:
         """The chats whose rows are on screen now (each row is two lines)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -17,8 +18,9 @@ from textual.widgets import Button, Input
 
 from ...domain import Act, Chat, ChatState, may
 from ...model import TranscriptLine
+from ...sanitize import clean_name
 from .chat_header import ChatHeader
-from .composer import CannedSuggestions, Composer
+from .composer import TITLE, CannedSuggestions, Composer
 from .patron_panel import PatronPanel
 from .transcript_view import TranscriptView
 
@@ -31,6 +33,10 @@ BUTTONS: dict[str, tuple[str, str, Act]] = {
     "analytics": ("Analytics ^R", "screen.analytics", Act.ANALYTICS),
     "close": ("Close Chat ^W", "screen.close_chat", Act.CLOSE),
 }
+
+
+#: The composer's title while enter would not send (its text is kept).
+NOT_OPEN = "Not open for messages (your text is kept)"
 
 
 class ChatPane(Vertical):
@@ -56,6 +62,9 @@ class ChatPane(Vertical):
         super().__init__(id=id)
         self.chat: Chat | None = None
         self.me = ""
+        #: The librarian has asked to accept the chat in the pane and the desk has not answered
+        #: yet: what they type meanwhile is kept, and enter sends it after the accept.
+        self.accepting = False
 
     def compose(self) -> ComposeResult:
         yield ChatHeader(id="chat-header")
@@ -78,19 +87,28 @@ class ChatPane(Vertical):
 
     def show(self, chat: Chat | None, now: datetime, entries: Sequence[TranscriptLine] | None = None,
              draft: str = "") -> None:
-        """Show `chat`; with `entries`, (re)load its transcript; `draft` fills the composer."""
+        """Show `chat`; with `entries`, (re)load its transcript; `draft` fills the composer.
+
+        Header, transcript, patron panel and the composer's target change together, in one
+        update: the pane never shows one chat's lines under another chat's header. Switching
+        to a chat whose transcript is not loaded yet shows none of the previous chat's.
+        """
         switched = chat is None or self.chat is None or chat.id != self.chat.id
-        self.chat = chat
-        self.transcript.me = self.me
-        self.refresh_header(now)
-        if entries is not None:
-            self.transcript.set_entries(entries)
-        elif switched:
-            self.transcript.clear()
-        if switched:
-            with self.composer.prevent(Input.Changed):
-                self.composer.value = draft
-        self._update_controls()
+        with self.app.batch_update():
+            self.chat = chat
+            self.transcript.me = self.me
+            if switched:
+                self.accepting = False
+            self.refresh_header(now)
+            chat_id = None if chat is None else chat.id
+            if entries is not None:
+                self.transcript.show_chat(chat_id, entries)
+            elif switched or self.transcript.chat_id != chat_id:
+                self.transcript.show_chat(chat_id, ())
+            if switched:
+                with self.composer.prevent(Input.Changed):
+                    self.composer.value = draft
+            self._update_controls()
 
     def append(self, entries: Sequence[TranscriptLine]) -> None:
         self.transcript.append(entries)
@@ -110,26 +128,71 @@ class ChatPane(Vertical):
             shown = chat is not None and may(chat, act, self.me)
             if button.display != shown:  # setting it anyway restyles the pane
                 button.display = shown
-        can_talk = chat is not None and may(chat, Act.SEND, self.me)
+        # The composer stays enabled while a chat is shown, whatever its state: disabling it
+        # would move the focus elsewhere mid-sentence (and the next letters would run as
+        # commands), and its text is the librarian's, kept until they send or clear it.
         composer = self.composer
-        if composer.disabled == can_talk:
-            composer.disabled = not can_talk
-        if chat is None:
-            placeholder = ""
-        elif can_talk:
-            placeholder = "Message the patron — enter sends"
-        elif chat.state is ChatState.WAITING:
-            placeholder = "Accept the chat (enter) to reply"
-        else:
-            placeholder = "This chat is not open for messages"
+        if composer.disabled != (chat is None):
+            composer.disabled = chat is None
+        placeholder, title = "", TITLE
+        if chat is not None:
+            reason = self.why_not_sent()
+            if reason is None:
+                placeholder = "Message the patron — enter sends"
+            elif chat.state is ChatState.WAITING and may(chat, Act.ACCEPT, self.me):
+                placeholder, title = "Accept the chat (enter in the list, ctrl+j) to reply", NOT_OPEN
+            else:
+                placeholder, title = "This chat is not open for messages", NOT_OPEN
         if composer.placeholder != placeholder:
             composer.placeholder = placeholder
+        if composer.border_title != title:
+            composer.border_title = title
+
+    def may_send(self) -> bool:
+        """Enter sends: the librarian may talk in this chat, or is accepting it (the desk takes
+        the accept first: one connection keeps the order)."""
+        chat = self.chat
+        return chat is not None and (may(chat, Act.SEND, self.me)
+                                     or (self.accepting and chat.state is ChatState.WAITING))
+
+    def why_not_sent(self) -> str | None:
+        """Why enter would not send now, in words (None: it sends)."""
+        chat = self.chat
+        if chat is None or self.may_send():
+            return None
+        if chat.state is ChatState.WAITING:
+            return "Accept the chat first (enter in the list, or ctrl+j)."
+        if chat.owner is not None and chat.owner.id != self.me and chat.state in (
+                ChatState.ACTIVE, ChatState.RECONNECTING):
+            return f"This chat is {clean_name(chat.owner.name, 40)}'s."
+        if chat.state is ChatState.RECONNECTING:
+            return "The patron's connection dropped; wait until they are back."
+        return "This chat has ended."
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         text = event.value
-        if self.chat is not None and text.strip():
-            self.post_message(self.Send(self.chat.id, text))
+        if self.chat is None or not text.strip():
+            return
+        reason = self.why_not_sent()
+        if reason is not None:  # nothing is lost: the text stays, and says so
+            self.notify(f"Not sent. {reason} Your text stays in the reply box (ctrl+n makes it a "
+                        "note).", title="Not sent", severity="warning", markup=False)
+            return
+        self.post_message(self.Send(self.chat.id, text))
+
+    def on_key(self, event: events.Key) -> None:
+        """A printable key pressed anywhere else in the pane (the transcript after a take-over,
+        a button) goes into the reply, never to the dashboard's letter keys."""
+        if self.chat is None or event.character is None or not event.is_printable:
+            return
+        composer = self.composer
+        if composer.has_focus or self.query_one(PatronPanel).has_focus_within:
+            return  # the composer types it; the patron panel has keys of its own
+        event.stop()
+        event.prevent_default()
+        composer.focus()
+        composer.insert_text_at_cursor(event.character)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()

@@ -161,8 +161,9 @@ class Composer(Input):
             self.name = name
 
     def __init__(self, *, id: str | None = None) -> None:
+        # No select-all on focus: a key typed as the focus arrives would replace the draft.
         super().__init__(placeholder="Message the patron — enter sends", id=id,
-                         max_length=LIMITS["message"])
+                         max_length=LIMITS["message"], select_on_focus=False)
         self.border_title = TITLE
         self._canned: list[tuple[str, str]] = []
         self._offered: list[tuple[str, str]] = []

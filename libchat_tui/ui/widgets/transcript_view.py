@@ -107,6 +107,8 @@ class TranscriptView(ScrollView, can_focus=True):
         self._wrap_width = 0
         self._strips: dict[int, Strip] = {}
         self.me = ""  # the librarian id whose lines read "You"
+        #: The chat whose lines these are (None: none); lines of any other chat are refused.
+        self.chat_id: int | None = None
         self._queued = 0  # how many entries at the end are queued messages, not yet delivered
 
     # --- data ------------------------------------------------------------------------
@@ -123,6 +125,12 @@ class TranscriptView(ScrollView, can_focus=True):
         self._queued = 0
         self.set_entries([])
 
+    def show_chat(self, chat_id: int | None, entries: Sequence[TranscriptLine]) -> None:
+        """Show `chat_id`'s lines (its whole transcript as loaded, or none yet)."""
+        self.chat_id = chat_id
+        self._queued = 0
+        self.set_entries([e for e in entries if e.chat_id == chat_id])
+
     def set_queued(self, messages: Sequence[Message]) -> None:
         """Show messages queued while offline at the end, marked "not yet delivered"."""
         if not messages and not self._queued:
@@ -136,18 +144,26 @@ class TranscriptView(ScrollView, can_focus=True):
         return self._queued
 
     def set_entries(self, entries: Sequence[TranscriptLine], *, keep_queued: bool = False) -> None:
-        """Replace everything (one bulk load) and show the end."""
+        """Replace everything (one bulk load) and show the end.
+
+        Always repainted: a transcript of the same length as the one before it (another
+        chat's) changes neither the virtual size nor the scroll offset, and Textual would
+        otherwise keep the old lines on screen."""
         if not keep_queued:
             self._queued = 0
         self._entries = list(entries)
         self._lines = []
         self._offsets = [0]
         self._wrap_width = 0
+        self._strips.clear()
         self._reflow()
         self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        self.refresh()
 
     def append(self, entries: Sequence[TranscriptLine]) -> None:
-        """Add a batch at the end; follow it only if the reader was at the bottom."""
+        """Add a batch at the end; follow it only if the reader was at the bottom. Lines of
+        another chat than the one shown are never added."""
+        entries = [e for e in entries if e.chat_id == self.chat_id]
         if not entries:
             return
         if self._queued:  # delivered lines go before the queued ones
