@@ -30,16 +30,18 @@ MARKS = {"online": "●", "away": "◐"}
 
 
 def team_text(librarians: list[dict[str, Any]], me: str, width: int) -> str:
-    """Who else is on the desk, for the desk bar: names while they fit, else counts."""
+    """Who else is on the desk, for the desk bar: names while they fit, else counts (short
+    enough for 80 columns: "+2 (1 away)")."""
     others = [e for e in librarians if e.get("id") != me]
     if not others:
         return "alone on the desk"
     names = ", ".join(f"{clean_name(str(e['name']), 20)} {MARKS.get(str(e['state']), '?')}"
                       f"{'' if e['state'] == 'online' else ' away'}" for e in others)
-    if len(names) <= width:
+    if len(names) + 5 <= width:
         return f"with {names}"
     away = sum(1 for e in others if e["state"] != "online")
-    return f"{len(others)} colleague{'s' if len(others) != 1 else ''} on the desk ({away} away)"
+    counted = f"{len(others)} colleague{'s' if len(others) != 1 else ''} on the desk ({away} away)"
+    return counted if len(counted) <= width else f"+{len(others)} ({away} away)"
 
 
 class TeamKeys(Screen[None]):

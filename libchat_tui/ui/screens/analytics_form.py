@@ -220,6 +220,7 @@ class AnalyticsScreen(ReportsWorkerFailures, SavesOnce, ModalScreen[bool]):
         widget_id = event.control.id
         if widget_id and widget_id.startswith("ra-"):
             self._field_error(widget_id.removeprefix("ra-"), "")
+            self._error("")  # "Not saved: …" spoke of the last try: an edit makes it stale
 
     # --- actions --------------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ class DismissScreen(ModalScreen[str | None]):
         super().__init__()
         self.chat = chat
         self.answered = False
+        self._chosen: int | None = None  # picked with enter, before the radio set says so
 
     def compose(self) -> ComposeResult:
         name = clean_name(self.chat.patron_name, 40)
@@ -81,7 +82,7 @@ class DismissScreen(ModalScreen[str | None]):
 
     @property
     def preset(self) -> str:
-        index = self.query_one(RadioSet).pressed_index
+        index = self.query_one(RadioSet).pressed_index if self._chosen is None else self._chosen
         return PRESETS[max(index, 0)]
 
     @property
@@ -89,7 +90,19 @@ class DismissScreen(ModalScreen[str | None]):
         return reason(self.preset, self.query_one(Input).value)
 
     def on_key(self, event: events.Key) -> None:
-        """1-4 pick a reason from anywhere but the details."""
+        """1-4 pick a reason from anywhere but the details; enter on the reasons picks the
+        highlighted one and dismisses, as the guide says (the radio set would only tick it)."""
+        radio = self.focused
+        if event.key == "enter" and isinstance(radio, RadioSet):
+            event.stop()
+            event.prevent_default()
+            buttons = list(radio.query(StateRadioButton))
+            highlighted = next((i for i, b in enumerate(buttons) if b.has_class("-selected")), None)
+            if highlighted is not None:
+                buttons[highlighted].value = True
+                self._chosen = highlighted  # the radio set learns it a message later
+            self.action_dismiss_chat()
+            return
         if isinstance(self.focused, Input) or not event.character or event.character not in "1234":
             return
         list(self.query(StateRadioButton))[int(event.character) - 1].value = True
@@ -98,6 +111,7 @@ class DismissScreen(ModalScreen[str | None]):
     @on(RadioSet.Changed)
     @on(Input.Changed)
     def _changed(self) -> None:
+        self._chosen = None  # the radio set knows the choice now
         self._error("")
 
     @on(Input.Submitted)

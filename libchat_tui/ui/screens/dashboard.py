@@ -274,15 +274,15 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
         waiting, active = model.counts()
         status = self.app.connection_text()
         client = self.app.client
-        if client is not None and client.presence == "away":
-            status += " ◐ away"
         name = clean_name(self.app.librarian_name, 40)
+        if client is not None and client.presence == "away":
+            name += " (◐ away)"  # my presence beside my name; the connection's state is its own
         elsewhere = model.waiting_elsewhere()
         more = f" (+{elsewhere} elsewhere)" if elsewhere else ""
         bar = f" {name}   ● {waiting} waiting{more}   ▶ {active} active   {status}{self.libanswers_text()}"
-        room = self.app.size.width - len(bar) - 6
-        if model.librarians and room > 12:
-            bar += f"   {team_text(model.librarians, self.app.librarian_id, room)}"
+        if model.librarians:  # colleagues: names while they fit, else a count, never nothing
+            room = self.app.size.width - len(bar) - 4
+            bar += f"   {team_text(model.librarians, self.app.librarian_id, max(0, room))}"
         if bar != self._bar:  # one line whatever it says: no layout pass
             self._bar = bar
             self.query_one("#desk-bar", Static).update(bar, layout=False)

@@ -60,7 +60,12 @@ def describe(ticket: dict[str, Any], push: Content | None = None) -> Content:
     """A ticket in full, patron text cleaned and never parsed as markup; `push`: its
     delivery to LibAnswers as a line."""
     closed = f" · closed {when(ticket.get('closed_at'))}" if ticket.get("closed_at") else ""
-    source = "from the patron (ticket offer)" if ticket["source"] == "patron" else "by a librarian"
+    if ticket["source"] != "patron":
+        source = "by a librarian"
+    elif ticket.get("chat_id") is None:  # the widget's form while nobody was online
+        source = "from the patron (offline form: nobody was online)"
+    else:  # offered after their connection dropped
+        source = "from the patron (ticket offer after a dropped chat)"
     body = clean(str(ticket["body"]))
     if len(body) > BODY_SHOWN:
         body = body[:BODY_SHOWN] + f"\n… ({len(body) - BODY_SHOWN:,} more characters)"
