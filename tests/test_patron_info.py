@@ -270,6 +270,7 @@ async def test_the_panel_shows_page_browser_department_and_wait(
         await pilot.press("f8")
         await wait_until(pilot, lambda: "Same e-mail: 1 chat, 0 tickets" in screen_text(app), "the record")
         text = screen_text(app)
+        assert "not proof of who" in text  # anyone can type another's e-mail (issue 22)
         for shown in ("Name     Maya", "E-mail   maya@example.edu", "Browser  Firefox 128 on Windows",
                       "Dept.    General", "Wait     still waiting: 2 min", "Asked from",
                       f"chat #{earlier_id} ■ ENDED", "Where are the theses?"):

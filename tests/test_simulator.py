@@ -100,3 +100,17 @@ def test_replies_fit_what_the_librarian_asked() -> None:
 def test_speed_must_be_positive() -> None:
     with pytest.raises(ValueError):
         Simulator("ws://127.0.0.1:1", seed=1, speed=0)
+
+
+def test_a_book_is_asked_for_with_its_own_author() -> None:
+    """The demo never asks for "The Souls of Black Folk by Thomas Kuhn" (issue 22)."""
+    import random
+
+    from libchat_tui.simulator import data
+    from libchat_tui.simulator.patrons import plan_patron
+
+    for index in range(300):
+        question = plan_patron(random.Random(index), index).question
+        for title, author in data.AUTHOR_OF.items():
+            if f"{title} by " in question:
+                assert f"{title} by {author}?" in question, question

@@ -134,6 +134,8 @@ async def test_offline_note_is_queued_said_closed_and_can_be_withdrawn(
             await wait_until(pilot, lambda: app.client is not None and app.client.queued == 0,
                              "withdrawn")
             await wait_until(pilot, lambda: any("Withdrawn" in m for m in toasts.messages), "said so")
+            bar = str(app.screen.query_one("#desk-bar").render())
+            assert "queued" not in bar, bar  # the desk bar's count follows at once (issue 22)
 
             # A save that had already left (sent just before the desk went away) cannot be
             # taken back: the dialog says so.

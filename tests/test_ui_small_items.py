@@ -87,3 +87,23 @@ async def test_a_stale_not_saved_message_goes_once_the_field_is_filled(
         await pilot.press("space", "down", "enter")  # the question type has the focus: choose one
         await wait_until(pilot, lambda: "Not saved:" not in error(), "the stale error goes")
         assert isinstance(app.screen, AnalyticsForm | DashboardScreen)
+
+
+async def test_the_palette_lists_each_command_once_and_none_of_textuals_extras(
+        backend: Backend, clock: FakeClock, tmp_path: Path) -> None:
+    app = make_app(backend, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.status.state == "online")
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert len(titles) == len(set(titles)), titles
+        assert not {"Maximize", "Screenshot", "Theme", "Copy selected text"} & set(titles)
+        assert "Quit" in titles and "Keys" in titles
+
+
+def test_f1_lists_the_keys_of_dialogs_the_patron_panel_and_the_reply(tmp_path: Path) -> None:
+    from libchat_tui.config import load_settings
+    from libchat_tui.ui.app import LibChatApp
+
+    app = LibChatApp(load_settings(tmp_path / "none.toml"), librarian_id="ana", name="Ana")
+    keys = {row[0] for row in app.key_rows()}
+    assert {"ctrl+s (in a dialog)", "e (in the patron panel)", "/ (at the start of the reply)"} <= keys

@@ -49,6 +49,7 @@ SLOTS: dict[str, tuple[str, ...]] = {
     "title": ("The Structure of Scientific Revolutions", "Beloved", "Thinking, Fast and Slow",
               "Introduction to Algorithms", "The Souls of Black Folk", "Silent Spring",
               "Pedagogy of the Oppressed", "Gödel, Escher, Bach"),
+    # Each title's author, in the same order (a template naming both pairs them: AUTHOR_OF).
     "author": ("Thomas Kuhn", "Toni Morrison", "Daniel Kahneman", "Cormen et al.",
                "W. E. B. Du Bois", "Rachel Carson", "Paulo Freire", "Douglas Hofstadter"),
     "database": ("JSTOR", "PubMed", "Web of Science", "PsycINFO", "ProQuest", "Scopus",
@@ -63,6 +64,9 @@ SLOTS: dict[str, tuple[str, ...]] = {
                 "microplastics in rivers", "the Harlem Renaissance", "minimum wage and employment",
                 "antibiotic resistance", "remote work productivity", "urban heat islands"),
 }
+
+#: Who wrote each title: "Do you have Beloved by Toni Morrison?", never a stranger's name.
+AUTHOR_OF: dict[str, str] = dict(zip(SLOTS["title"], SLOTS["author"], strict=True))
 
 COMMON_ANSWERS: tuple[tuple[str, str], ...] = (
     ("student", "I'm a {status}."),

@@ -113,6 +113,7 @@ def plan_patron(
     key = rng.choice(sorted(data.TOPICS))
     topic: data.Topic = data.TOPICS[key]
     slots = {slot: rng.choice(options) for slot, options in sorted(data.SLOTS.items())}
+    slots["author"] = data.AUTHOR_OF[slots["title"]]  # drawn all the same: seeds keep their chats
     slots["email"] = email or ""
     question = _format(rng.choice(topic.questions), slots)
     kinds = list(behaviours) if behaviours else list(WEIGHTS)

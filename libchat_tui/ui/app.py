@@ -479,7 +479,11 @@ class LibChatApp(App[None]):
         for binding in bindings:
             keys = keymap.get(binding.id or "", binding.key)
             rows.append((keys.replace(",", " / "), binding.tooltip or binding.description, binding.id or ""))
-        rows.append(("enter (in the composer)", "Send the message", "—"))
+        rows.append(("enter (in the reply)", "Send the message", "—"))
+        rows.append(("/ (at the start of the reply)", "Offer the canned messages whose names match", "—"))
+        rows.append(("e (in the patron panel)", "Correct the patron's name and e-mail", "—"))
+        rows.append(("ctrl+s (in a dialog)", "Save or do what the dialog is for", "—"))
+        rows.append(("esc (in a dialog)", "Cancel; asks first if there is something to lose", "—"))
         rows.append(("ctrl+p", "Command palette: every action that applies now", "—"))
         return rows
 
@@ -489,7 +493,9 @@ class LibChatApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The app's commands, plus the dashboard's, only while the dashboard is in front:
         from History, Tickets or a record they would act on a chat nobody can see."""
-        yield from super().get_system_commands(screen)
+        # Of Textual's own, only Quit (ours asks first): Keys and Copy come from our keys, and
+        # Maximize, Screenshot and Theme ([appearance] theme) are not a librarian's commands.
+        yield from (command for command in super().get_system_commands(screen) if command.title == "Quit")
         if not isinstance(screen, ModalScreen):
             for binding in self.BINDINGS:
                 if isinstance(binding, Binding) and binding.action.startswith("open_view"):

@@ -87,4 +87,9 @@ def withdraw(app: LibChatApp, submission: Submission) -> bool:
     """Take back a queued save that has not reached the desk (True if it was taken back)."""
     if app.client is None or submission.command_id is None or not submission.pending:
         return False
-    return app.client.withdraw(submission.command_id)
+    taken = app.client.withdraw(submission.command_id)
+    dashboard = app.dashboard
+    if taken and dashboard is not None:  # "(1 queued)" in the desk bar goes at once
+        dashboard.refresh_desk_bar()
+        dashboard.show_queued()
+    return taken

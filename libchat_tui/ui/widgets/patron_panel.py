@@ -113,6 +113,11 @@ def record_option(kind: str, item: dict[str, Any]) -> Option:
                   id=f"{kind}:{item.get('id')}")
 
 
+#: Under what an e-mail found: the address is what the patron typed, not who they are.
+EMAIL_CAVEAT = ("⚠ The e-mail is what the patron typed, not proof of who they are: these may be "
+                "someone else's.")
+
+
 def summary(result: dict[str, Any]) -> str:
     """How many other chats and tickets were found, and how many are not listed."""
     chats, tickets = len(result.get("chats", [])), len(result.get("tickets", []))
@@ -120,7 +125,10 @@ def summary(result: dict[str, Any]) -> str:
     more = int(omitted.get("chats", 0)) + int(omitted.get("tickets", 0))
     text = f"Same e-mail: {chats} chat{'s' if chats != 1 else ''}, " \
            f"{tickets} ticket{'s' if tickets != 1 else ''}"
-    return text + (f" (and {more} older, not listed)" if more else "")
+    text += f" (and {more} older, not listed)" if more else ""
+    if chats or tickets or more:  # anyone can type anyone's address: say so beside what it found
+        text += f"\n{EMAIL_CAVEAT}"
+    return text
 
 
 class PatronPanel(Vertical):
