@@ -49,7 +49,7 @@ class TeamKeys(Screen[None]):
         # Not in the footer (it has no room at 80 columns): in f1, the palette and the header.
         Binding("ctrl+g", "transfer", "Transfer", priority=True, show=False, id="transfer",
                 tooltip="Transfer my chat; answer or withdraw an offer"),
-        # A letter, like m: from the list and the chat, not from the composer.
+        # A letter, like m: from the list (in the chat, letters go to the reply).
         Binding("d", "departments", "Departments", show=False, id="departments",
                 tooltip="Departments whose waiting chats I take"),
         Binding("f9", "presence", "Away", show=False, id="presence",

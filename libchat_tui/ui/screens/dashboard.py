@@ -73,7 +73,7 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
                 id="accept-open"),
         Binding("escape", "back", "List", tooltip="Back to the chat list", id="back"),
         # One key, two words, like enter in the list; one id, so `[keys]` remaps both. A letter:
-        # it works from the list and the chat, not from the composer (an "m" is typed there).
+        # it works from the list; in the chat every letter goes to the reply (ChatPane.on_key).
         # The footer shows only the way back; the list's title says the filter is on.
         Binding("m", "show_missed", "Missed chats only", show=False, id="missed-filter",
                 tooltip="Only missed chats (left before anyone answered)"),
