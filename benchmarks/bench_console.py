@@ -78,9 +78,13 @@ async def _ours_transcript(n: int) -> float:
             app.feed(snapshot(20))
             app.flush()
             app.model.transcripts[1] = []  # so the pane opens chat 1 without asking the (absent) desk
-            await pilot.pause(0.2)  # the pane has followed the highlight to chat 1
             screen = app.screen
             assert isinstance(screen, DashboardScreen)
+            for _ in range(500):  # the pane has followed the highlight to chat 1 (bounded: 10 s)
+                if screen.pane.chat is not None and screen.pane.chat.id == 1:
+                    break
+                await pilot.pause(0.02)
+            await pilot.pause(0.1)  # and settled: no follow timer is left to move it
             with FrameClock() as clock:
                 start = time.perf_counter()
                 entries = app.model.load_transcript(result)
