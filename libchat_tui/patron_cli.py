@@ -1,28 +1,42 @@
-"""`libchat-tui patron`: chat with the desk as a patron, line by line, from a terminal.
+"""`libchat-tui patron`: chat with the desk as a patron from a terminal.
 
 For training and trying a desk out: it behaves like the library's chat widget. Each
-line typed is sent; `/quit` or end of input leaves the chat. A dropped connection is
-resumed with backoff; if the desk has given up on the chat meanwhile, the patron is
-offered a follow-up ticket. Everything from the server is printed through
-`sanitize.clean`, so a message cannot drive the terminal.
+line typed is sent. `/quit`, end of input (Ctrl-D) and Ctrl-C leave, at any time, with
+exit status 0, also while a dropped connection is being resumed (with backoff); then
+the chat may stay open at the desk for its grace period, and `--resume` goes back to it.
+If the desk has given up on the chat meanwhile, the patron is offered a follow-up
+ticket. Everything from the server is printed through `sanitize.clean`, so a message
+cannot drive the terminal.
+
+At a terminal, keys are read one at a time (cbreak mode and a small line editor of our
+own): line mode hands over nothing before Enter, and the desk is to be told while the
+patron types, as the widget tells it. From a pipe, whole lines are read.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import contextlib
+import math
 import os
+import shlex
+import signal
 import sys
+import termios
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+import time
+import unicodedata
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from . import protocol as p
 from .config import DEFAULT_SERVER, default_data_dir
-from .domain import patron_can_talk
+from .domain import PATRON, patron_can_talk
 from .patron_client import ConnectionClosedEvent, ConnectionLost, Event, PatronError, PatronSession
 from .protocol import LIMITS, is_valid_email
 from .sanitize import clean
@@ -33,16 +47,49 @@ MAX_RESUME_ATTEMPTS = 12
 RESUME_FILE = "patron-resume.json"  # the resume token, owner-only, for `--resume`
 THANKS = "Thank you for contacting the library."
 DEFAULT_OFFER = "We lost the connection to you. Leave your e-mail address and we will follow up."
+#: Seconds between two typing signals while the patron types (the widget's pace,
+#: docs/protocol.md; the desk passes on at most one per 0.5 s).
+TYPING_EVERY = 2.0
+#: Seconds to wait for the desk to confirm that the patron left before going anyway.
+LEAVE_WAIT = 3.0
+UNSENT = "What you typed since the connection was lost was not sent."
 
 Sleep = Callable[[float], Awaitable[Any]]
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class Keystroke:
+    """The patron changed the line being typed, at `at` (seconds on the reader's clock)."""
+
+    at: float
+
+
+#: What a reader hands over: a line, a keystroke, or None at the end of input.
+Input = str | Keystroke | None
+
+
+class Reader(Protocol):
+    """Where the patron's input comes from and where the console's lines go."""
+
+    queue: asyncio.Queue[Input]
+
+    def stop(self) -> None: ...
+
+    def prompt(self, text: str) -> None: ...
+
+    def close_line(self) -> None: ...
+
+    def write(self, line: str) -> None: ...
 
 
 class LineReader:
-    """Lines from a text stream, read by a daemon thread so a blocked read never holds exit."""
+    """Whole lines from a stream (a pipe), read by a daemon thread so a blocked read never holds exit."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, out: TextIO) -> None:
         self.stream = stream
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self.out = out
+        self.queue: asyncio.Queue[Input] = asyncio.Queue()
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -63,6 +110,173 @@ class LineReader:
 
         threading.Thread(target=pump, name="patron-stdin", daemon=True).start()
 
+    def stop(self) -> None:
+        """Nothing to give back: the thread ends with the input or with the process."""
+
+    def close_line(self) -> None:
+        """Nothing to close: the terminal (if any) edits and ends the line."""
+
+    def prompt(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
+    def write(self, line: str) -> None:
+        self.out.write(line + "\n")
+        self.out.flush()
+
+
+def _cells(text: str) -> int:
+    """Terminal cells `text` takes (wide East Asian characters two, combining marks none)."""
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+               for ch in text)
+
+
+class KeyReader:
+    """Keys from a terminal as they are pressed, edited into lines by a deliberately small editor.
+
+    Printable keys are added and echoed, Backspace takes the last character back, Ctrl-U
+    the whole line; each change is a `Keystroke`. Enter hands over the line; Ctrl-D on an
+    empty line ends the input. Other control keys and escape sequences (arrows, function
+    keys) are ignored. Ctrl-C stays a signal (ISIG is left on). A line printed while the
+    patron types is written over the line being typed, which is then written again below
+    (spaces, not erase sequences, as plain mode does).
+    """
+
+    def __init__(self, fd: int, out: TextIO, clock: Clock) -> None:
+        self.fd = fd
+        self.out = out
+        self.clock = clock
+        self.queue: asyncio.Queue[Input] = asyncio.Queue()
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._saved: list[Any] | None = None
+        self._prompt = ""
+        self._typed = ""
+        self._escape = ""  # "esc" after ESC, "seq" inside an escape sequence
+        self._ended = False
+
+    def start(self) -> None:
+        """Switch the terminal to cbreak mode (raises termios.error if it cannot be)."""
+        saved = termios.tcgetattr(self.fd)
+        mode = termios.tcgetattr(self.fd)
+        mode[3] &= ~(termios.ICANON | termios.ECHO)
+        mode[6][termios.VMIN], mode[6][termios.VTIME] = 1, 0
+        termios.tcsetattr(self.fd, termios.TCSADRAIN, mode)
+        self._saved = saved
+        asyncio.get_running_loop().add_reader(self.fd, self._readable)
+
+    def stop(self) -> None:
+        """Give the terminal back as it was."""
+        with contextlib.suppress(RuntimeError, ValueError, OSError):
+            asyncio.get_running_loop().remove_reader(self.fd)
+        self.close_line()
+        if self._saved is not None:
+            with contextlib.suppress(termios.error, OSError):
+                termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
+            self._saved = None
+
+    def prompt(self, text: str) -> None:
+        self._prompt = text
+        self._out(text)
+
+    def close_line(self) -> None:
+        """End the line being typed where it is (it is not handed over): output goes below."""
+        if self._prompt or self._typed:
+            self._out("\n")
+            self._prompt = self._typed = ""
+
+    def write(self, line: str) -> None:
+        shown = self._prompt + self._typed
+        if not shown:
+            self._out(line + "\n")
+            return
+        try:
+            columns = os.get_terminal_size(self.fd).columns or 80
+        except OSError:
+            columns = 80
+        if _cells(shown) < columns - 1:  # overwrite the line being typed, then write it again
+            first, newline, rest = line.partition("\n")
+            pad = " " * max(0, _cells(shown) - _cells(first))
+            self._out(f"\r{first}{pad}{newline}{rest}\n{shown}")
+        else:
+            self._out(f"\r\n{line}\n{shown}")
+
+    def _out(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.fd, 4096)
+        except OSError:  # EIO: the terminal hung up
+            data = b""
+        if not data:
+            self._end()
+            return
+        for key in self._decoder.decode(data):
+            if self._ended:
+                return
+            self._key(key)
+
+    def _key(self, key: str) -> None:
+        if self._escape:  # ESC [ ... final, ESC O final, or ESC and one key (Alt+key)
+            if self._escape == "esc" and key in "[O":
+                self._escape = "seq"
+            elif self._escape == "esc" or "@" <= key <= "~":
+                self._escape = ""
+            return
+        if key == "\x1b":
+            self._escape = "esc"
+        elif key in "\r\n":
+            line, self._prompt, self._typed = self._typed, "", ""
+            self._out("\n")
+            self.queue.put_nowait(line)
+        elif key == "\x04":
+            if not self._typed:
+                self._end()
+        elif key in "\x7f\x08":
+            if self._typed:
+                self._out("\b \b" * _cells(self._typed[-1]))
+                self._typed = self._typed[:-1]
+                self.queue.put_nowait(Keystroke(self.clock()))
+        elif key == "\x15":
+            if self._typed:
+                self._out("\b \b" * _cells(self._typed))
+                self._typed = ""
+                self.queue.put_nowait(Keystroke(self.clock()))
+        elif key.isprintable() or key == "\t":
+            key = " " if key == "\t" else key
+            self._typed += key
+            self._out(key)
+            self.queue.put_nowait(Keystroke(self.clock()))
+
+    def _end(self) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        with contextlib.suppress(RuntimeError, ValueError, OSError):
+            asyncio.get_running_loop().remove_reader(self.fd)
+        self.close_line()
+        self.queue.put_nowait(None)
+
+
+def start_reader(stdin: TextIO, out: TextIO, clock: Clock) -> Reader:
+    """Keys one at a time from a terminal (so typing can be signalled), else whole lines."""
+    try:
+        terminal = stdin.isatty() and out.isatty()
+    except (AttributeError, OSError, ValueError):
+        terminal = False
+    if terminal:
+        keys = KeyReader(stdin.fileno(), out, clock)
+        try:
+            keys.start()
+        except (termios.error, OSError):
+            pass
+        else:
+            return keys
+    lines = LineReader(stdin, out)
+    lines.start()
+    return lines
+
 
 def hhmm(at: Any) -> str:
     """An ISO timestamp from the server as local HH:MM (now if missing or bad)."""
@@ -74,16 +288,25 @@ def hhmm(at: Any) -> str:
 
 
 class PatronConsole:
-    """The line-based patron: prompts, prints the chat, and keeps it alive across drops."""
+    """The patron at a terminal: prompts, prints the chat, resumes it across drops, and
+    lets the patron leave at any moment."""
 
-    def __init__(self, session: PatronSession, lines: LineReader, out: TextIO, *,
-                 backoff: Sequence[float] = BACKOFF, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(self, session: PatronSession, lines: Reader, *, backoff: Sequence[float] = BACKOFF,
+                 sleep: Sleep = asyncio.sleep, resume_hint: str | None = None) -> None:
         self.session = session
         self.lines = lines
-        self.out = out
         self.backoff = tuple(backoff)
         self.sleep = sleep
-        self._line_task: asyncio.Task[str | None] | None = None
+        #: The command that goes back to a chat left open (None: there is no resume file).
+        self.resume_hint = resume_hint
+        self._line_task: asyncio.Task[Input] | None = None
+        self._event_task: asyncio.Task[Event] | None = None
+        self._reconnecting: asyncio.Task[list[dict[str, Any]] | int] | None = None
+        self._held: list[str] = []  # lines typed while reconnecting, sent once back
+        self._typing_sent = -math.inf
+        self._main: asyncio.Task[Any] | None = None
+        self._interrupted = False
+        self._leaving = False
         self._typing_shown = False
         self._thanked = False
 
@@ -94,8 +317,28 @@ class PatronConsole:
                 if not text.strip(" *]0123456789:["):
                     return
             self._thanked = True
-        self.out.write(text + "\n")
-        self.out.flush()
+        self.lines.write(text)
+
+    async def main(self, body: Coroutine[Any, Any, int]) -> int:
+        """Run `body` (`start` or `resume`) to its exit status; Ctrl-C leaves as /quit does."""
+        self._main = asyncio.current_task()
+        try:
+            return await body
+        except asyncio.CancelledError:
+            if not self._interrupted or self._main is None:
+                raise
+            self._main.uncancel()
+            return await self.quit()
+        finally:
+            self._leaving = True
+            self._main = None
+            await self.session.close()
+
+    def interrupt(self) -> None:
+        """Ctrl-C: stop whatever is under way and leave (further presses change nothing)."""
+        if self._main is not None and not self._interrupted and not self._leaving:
+            self._interrupted = True
+            self._main.cancel()
 
     async def resume(self) -> int:
         """Go back to the chat a previous run left (the resume file)."""
@@ -109,27 +352,23 @@ class PatronConsole:
             self.say(f"This chat can no longer be resumed: {exc.message}")
             return 1
         self.say(f"[{hhmm(None)}] Back in your chat. Type /quit to leave.")
-        for message in missed:
-            self.show_message(message)
-        if self.session.state == "disconnected" and self.session.ticket_offered:
-            return await self.take_ticket(DEFAULT_OFFER)
-        if not patron_can_talk(self.session.state or "ended"):
-            self.say(f"The chat has ended. {THANKS}")
-            return 0
-        return await self.chat()
+        status = await self.back_in(missed)
+        return await self.chat() if status is None else status
 
     async def read_line(self) -> str | None:
         """The next line typed (None at end of input)."""
-        if self._line_task is None:
-            self._line_task = asyncio.create_task(self.lines.queue.get())
-        try:
-            return await self._line_task
-        finally:
-            self._line_task = None
+        while True:
+            if self._line_task is None:
+                self._line_task = asyncio.create_task(self.lines.queue.get())
+            try:
+                item = await self._line_task
+            finally:
+                self._line_task = None
+            if not isinstance(item, Keystroke):
+                return item
 
     async def ask(self, prompt: str) -> str | None:
-        self.out.write(prompt)
-        self.out.flush()
+        self.lines.prompt(prompt)
         line = await self.read_line()
         return None if line is None else line.strip()
 
@@ -154,15 +393,15 @@ class PatronConsole:
         if not name:
             name = await self.ask_until("Your name: ", _check_name)
             if name is None:
-                return 1
+                return await self.quit()
         if email is None:
             email = await self.ask_until("Your e-mail (optional, press Enter to skip): ",
                                          _check_email)
             if email is None:
-                return 1
+                return await self.quit()
         question = await self.ask_until("Your question: ", _check_question)
         if question is None:
-            return 1
+            return await self.quit()
         try:
             await self.session.join(name, email or None, question, department=department)
         except PatronError as exc:
@@ -173,62 +412,113 @@ class PatronConsole:
         return await self.chat()
 
     async def chat(self) -> int:
-        event_task: asyncio.Task[Event] | None = None
+        """Chat until it ends or the patron leaves. A drop is resumed in the background,
+        so what the patron types (`/quit` above all) is still read meanwhile."""
         try:
             while True:
-                if self._line_task is None:
-                    self._line_task = asyncio.create_task(self.lines.queue.get())
-                if event_task is None:
-                    event_task = asyncio.create_task(self.session.next_event())
-                done, _ = await asyncio.wait({self._line_task, event_task},
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if event_task in done:
-                    task, event_task = event_task, None
-                    try:
-                        event = task.result()
-                    except EOFError:
-                        return 0
-                    status = await self.on_event(event)
-                    if status is not None:
-                        return status
-                if self._line_task is not None and self._line_task.done():
-                    status = await self.on_line(await self.read_line())
-                    if status is not None:
-                        return status
+                status = await self._step()
+                if status is not None:
+                    return status
         finally:
-            if event_task is not None:
-                event_task.cancel()
-            if self._line_task is not None:
-                self._line_task.cancel()
-            self._line_task = None
-            await self.session.close()
+            await _cancel(self._event_task, self._line_task, self._reconnecting)
+            self._event_task = self._line_task = self._reconnecting = None
+
+    async def _step(self) -> int | None:
+        """Wait for a line, a desk event or the end of a reconnect, and handle it."""
+        if self._line_task is None:
+            self._line_task = asyncio.create_task(self.lines.queue.get())
+        if self._reconnecting is None and self._event_task is None:
+            self._event_task = asyncio.create_task(self.session.next_event())
+        waits = [t for t in (self._line_task, self._event_task, self._reconnecting) if t is not None]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if self._reconnecting is not None and self._reconnecting.done():
+            task, self._reconnecting = self._reconnecting, None
+            status = await self.reconnected(task.result())
+            if status is not None:
+                return status
+        if self._event_task is not None and self._event_task.done():
+            event_task, self._event_task = self._event_task, None
+            try:
+                event = event_task.result()
+            except EOFError:
+                return 0
+            status = await self.on_event(event)
+            if status is not None:
+                return status
+        if self._line_task is not None and self._line_task.done():
+            line_task, self._line_task = self._line_task, None
+            return await self.on_input(line_task.result())
+        return None
 
     # --- what happens ----------------------------------------------------------------
 
-    async def on_line(self, line: str | None) -> int | None:
-        if line is None or line.strip() == "/quit":
-            with contextlib.suppress(PatronError):
-                await self.session.leave()
-            self.say(f"[{hhmm(None)}] You left the chat.")
-            return 0
-        text = line.strip()
+    async def on_input(self, item: Input) -> int | None:
+        if isinstance(item, Keystroke):
+            await self.typed(item.at)
+            return None
+        if item is None or item.strip() == "/quit":
+            return await self.quit()
+        text = item.strip()
         if not text:
             return None
         if len(text) > LIMITS["message"]:
             self.say(f"That message is too long (the limit is {LIMITS['message']} characters).")
-            return None
+        elif self._reconnecting is not None:
+            self._held.append(text)
+            self.say("(Not sent yet: it will be sent when the connection is back.)")
+        else:
+            await self.send(text)
+        return None
+
+    async def send(self, text: str) -> None:
         try:
             await self.session.send(text)
         except ConnectionLost:  # the session keeps it and sends it again (once) on resume
-            return await self.reconnect()
+            self.start_reconnect()
         except PatronError as exc:
             self.say(f"! {exc.message}")
-        return None
+        else:
+            self._typing_sent = -math.inf  # typing after a message is news at once
+
+    async def typed(self, at: float) -> None:
+        """The patron is typing: tell the desk, at most once every TYPING_EVERY seconds."""
+        if (at - self._typing_sent < TYPING_EVERY or self._reconnecting is not None
+                or not self.session.connected or not patron_can_talk(self.session.state or "ended")):
+            return
+        self._typing_sent = at
+        with contextlib.suppress(ConnectionLost):
+            await self.session.typing()
+
+    async def quit(self) -> int:
+        """Leave now: end the chat if the desk can be told at once, else say how to come back."""
+        self._leaving = True
+        self.lines.close_line()
+        await _cancel(self._reconnecting)
+        self._reconnecting = None
+        if self.session.resume_token is None or not patron_can_talk(self.session.state or "ended"):
+            self.say("Goodbye.")
+            return 0
+        if self.session.connected:
+            try:
+                async with asyncio.timeout(LEAVE_WAIT):
+                    await self.session.leave()
+            except (PatronError, TimeoutError):
+                pass
+            else:
+                self.say(f"[{hhmm(None)}] You left the chat.")
+                return 0
+        unsent = f" {UNSENT}" if self._held else ""
+        hint = f" To go back to it: {self.resume_hint}" if self.resume_hint else ""
+        self.say(f"[{hhmm(None)}] You left, but the chat may still be open at the desk for a "
+                 f"little while.{unsent}{hint}")
+        return 0
 
     async def on_event(self, event: Event) -> int | None:
         if isinstance(event, p.PatronMessageEvent):
             self.show_message(event.message)
         elif isinstance(event, p.StateEvent):
+            if event.by == PATRON.name and patron_can_talk(event.state):
+                return None  # the desk's "You are reconnected.": the client has said so already
             text = clean(event.text, single_line=True)
             self.say(f"[{hhmm(event.at)}] * {text}")
             if not patron_can_talk(event.state):
@@ -246,8 +536,8 @@ class PatronConsole:
         elif isinstance(event, p.Resumed):
             self.say(clean(event.text, single_line=True))
             return 0
-        elif isinstance(event, ConnectionClosedEvent):
-            return await self.reconnect()
+        elif isinstance(event, ConnectionClosedEvent) and not self.session.connected:
+            self.start_reconnect()  # (a closed socket the session has already replaced is old news)
         return None
 
     def show_message(self, message: dict[str, Any]) -> None:
@@ -259,32 +549,58 @@ class PatronConsole:
         author = clean(str(message.get("author") or "Librarian"), single_line=True, max_len=100)
         self.say(f"[{hhmm(message.get('at'))}] {author}: {text}")
 
-    async def reconnect(self) -> int | None:
-        """Resume the chat with backoff; then deliver what was missed and what was typed."""
+    # --- a dropped connection --------------------------------------------------------
+
+    def start_reconnect(self) -> None:
+        """Resume the chat in the background; desk events wait until it is back."""
+        if self._reconnecting is not None:
+            return
+        if self._event_task is not None:
+            self._event_task.cancel()  # a queue read: cancelling it loses no event
+            self._event_task = None
         self.say(f"[{hhmm(None)}] Connection lost. Reconnecting…")
+        self._reconnecting = asyncio.create_task(self.resume_with_backoff())
+
+    async def resume_with_backoff(self) -> list[dict[str, Any]] | int:
+        """The missed messages once the chat is resumed, or an exit status if it cannot be."""
         for attempt in range(MAX_RESUME_ATTEMPTS):
             await self.sleep(self.backoff[min(attempt, len(self.backoff) - 1)])
             try:
-                missed = await self.session.resume()
-                break
+                return await self.session.resume()
             except ConnectionLost:
                 continue
             except PatronError as exc:
                 self.say(f"This chat can no longer be resumed: {exc.message}")
                 return 1
+        self.say("Could not reach the library. Please try again later.")
+        return 1
+
+    async def reconnected(self, outcome: list[dict[str, Any]] | int) -> int | None:
+        """Back (or not): what was missed, then what the patron typed meanwhile."""
+        if isinstance(outcome, int):
+            status: int | None = outcome
         else:
-            self.say("Could not reach the library. Please try again later.")
-            return 1
-        self.say(f"[{hhmm(None)}] Reconnected.")
+            self.say(f"[{hhmm(None)}] Reconnected.")
+            status = await self.back_in(outcome)
+        if status is not None:
+            if self._held:
+                self.say(UNSENT)
+            return status
+        while self._held and self._reconnecting is None:
+            await self.send(self._held.pop(0))
+        return None
+
+    async def back_in(self, missed: list[dict[str, Any]]) -> int | None:
+        """After a resume: the missed messages, then the ticket offer or the end if it came to that."""
         for message in missed:
             self.show_message(message)
-        state = self.session.state
+        state = self.session.state or "ended"
         if state == "disconnected":
             if self.session.ticket_offered:
                 return await self.take_ticket(DEFAULT_OFFER)
             self.say("The chat was disconnected.")
             return 1
-        if not patron_can_talk(state or "ended"):
+        if not patron_can_talk(state):
             self.say(f"The chat has ended. {THANKS}")
             return 0
         return None
@@ -306,6 +622,14 @@ class PatronConsole:
             return 1
         self.say(f"Ticket #{ticket_id} sent. The library will follow up at {email or known}.")
         return 0
+
+
+async def _cancel(*tasks: asyncio.Task[Any] | None) -> None:
+    """Cancel `tasks` and let them finish unwinding."""
+    live = [task for task in tasks if task is not None]
+    for task in live:
+        task.cancel()
+    await asyncio.gather(*live, return_exceptions=True)
 
 
 def _check_name(answer: str) -> str | None:
@@ -333,22 +657,47 @@ def _check_question(answer: str) -> str | None:
     return f"Please keep the question under {limit} characters." if len(answer) > limit else None
 
 
+def resume_command(args: argparse.Namespace) -> str:
+    """The command line that goes back to this chat (the same server and data dir)."""
+    words = ["libchat-tui"]
+    if getattr(args, "data_dir", None):
+        words += ["--data-dir", str(args.data_dir)]
+    words.append("patron")
+    if getattr(args, "server", None):
+        words += ["--server", str(args.server)]
+    return shlex.join([*words, "--resume"])
+
+
 async def run(
     args: argparse.Namespace, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
-    backoff: Sequence[float] = BACKOFF, sleep: Sleep = asyncio.sleep,
+    backoff: Sequence[float] = BACKOFF, sleep: Sleep = asyncio.sleep, clock: Clock = time.monotonic,
     resume_file: Path | None = None,
 ) -> int:
-    """Run the patron client; the keyword arguments let tests stand in for the terminal."""
+    """Run the patron client; the keyword arguments let tests stand in for the terminal.
+
+    Ctrl-C is handled (as /quit) only on the real terminal, `stdin` None.
+    """
     server = getattr(args, "server", None) or os.environ.get("LIBCHAT_SERVER") or DEFAULT_SERVER
     out = stdout or sys.stdout
-    lines = LineReader(stdin or sys.stdin)
-    lines.start()
     if resume_file is None and stdin is None:  # a test standing in for the terminal passes its own
         data_dir = getattr(args, "data_dir", None)
         resume_file = (Path(data_dir) if data_dir else default_data_dir()) / RESUME_FILE
     session = PatronSession(server, resume_file=resume_file)
-    console = PatronConsole(session, lines, out, backoff=backoff, sleep=sleep)
-    if getattr(args, "resume", False):
-        return await console.resume()
-    return await console.start(getattr(args, "name", None), getattr(args, "email", None),
-                               getattr(args, "department", None))
+    lines = start_reader(stdin or sys.stdin, out, clock)
+    console = PatronConsole(session, lines, backoff=backoff, sleep=sleep,
+                            resume_hint=None if resume_file is None else resume_command(args))
+    loop = asyncio.get_running_loop()
+    ctrl_c = False
+    if stdin is None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, console.interrupt)
+            ctrl_c = True
+    try:
+        if getattr(args, "resume", False):
+            return await console.main(console.resume())
+        return await console.main(console.start(getattr(args, "name", None), getattr(args, "email", None),
+                                                getattr(args, "department", None)))
+    finally:
+        if ctrl_c:
+            loop.remove_signal_handler(signal.SIGINT)
+        lines.stop()

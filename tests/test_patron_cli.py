@@ -13,7 +13,7 @@ import io
 import os
 import re
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TextIO, cast
 
 import pytest
 from relay import Relay
@@ -75,7 +75,7 @@ async def patron(url: str, name: str | None = "Maya", email: str | None = None
                  ) -> AsyncIterator[tuple[Keyboard, Screen, asyncio.Task[int]]]:
     keyboard, screen = Keyboard(), Screen()
     args = argparse.Namespace(server=url, name=name, email=email)
-    task = asyncio.create_task(patron_cli.run(args, stdin=keyboard.stdin, stdout=screen,
+    task = asyncio.create_task(patron_cli.run(args, stdin=keyboard.stdin, stdout=cast(TextIO, screen),
                                               backoff=FAST_BACKOFF))
     try:
         yield keyboard, screen, task
