@@ -1,4 +1,4 @@
-"""Every dialog fits an 80×24 terminal: no line of its text is cut at the right edge
+"""Every dialog fits an 80x24 terminal: no line of its text is cut at the right edge
 (issue 22: "n = declin", "…linked to t", "5-1…"). Long text wraps; only the dialog box
 itself may scroll, and its buttons or keys are then reachable by scrolling."""
 
