@@ -2,8 +2,10 @@
 
 `Serve` runs the desk as a subprocess on port 0 (and can be killed and restarted on the
 same port and data dir). `Terminal` runs `libchat-tui --plain` with a pseudo
-terminal as its stdin and stdout, records every byte it writes, types lines as a person
-would (ending with carriage return), and waits on what appears, with a timeout.
+terminal as its stdin and stdout, against any desk with a `url` and a `token` (a `Serve`,
+or an in-process `Backend` on port 0 with a fake clock), records every byte it writes,
+types lines as a person would (ending with carriage return), and waits on what appears,
+with a timeout.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import struct
 import sys
 import termios
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from desk_ids import desk_id_in
 
@@ -35,6 +37,13 @@ FORBIDDEN = re.compile(
     r"|\x1b[78]|\x1bc|\x1b\]|\x9b|\x9d"  # save/restore cursor, reset, OSC, 8-bit CSI/OSC
 )
 SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class Desk(Protocol):
+    """What plain mode needs of a desk: where it is and the librarians' token."""
+
+    url: str
+    token: str
 
 
 def config(tmp: Path, bell: bool = False) -> Path:
@@ -103,7 +112,7 @@ def _controlling_terminal() -> None:
 class Terminal:
     """Plain mode on a pseudo terminal: every byte it writes is kept in `data`."""
 
-    def __init__(self, tmp: Path, serve: Serve, *, term: str = "xterm", color: bool = False,
+    def __init__(self, tmp: Path, serve: Desk, *, term: str = "xterm", color: bool = False,
                  token: str | None = None, pipe_input: bool = False) -> None:
         self.tmp, self.serve, self.term, self.color = tmp, serve, term, color
         self.token = serve.token if token is None else token

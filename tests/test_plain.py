@@ -64,7 +64,11 @@ def test_mistakes_are_one_sentence_that_says_what_to_type(line: str) -> None:
 
 def test_tab_completes_commands_and_chat_numbers() -> None:
     assert complete("", "/ac", []) == ["/accept"]
-    assert set(complete("", "/t", [])) == {"/ticket", "/transcript", "/tickets"}
+    assert set(complete("", "/ti", [])) == {"/ticket", "/tickets"}
+    assert set(complete("", "/t", [])) >= {"/ticket", "/transcript", "/tickets", "/team", "/transfer",
+                                           "/take"}
+    assert complete("/canned ", "ho", [1], ["hours", "holds", "wifi"]) == ["hours", "holds"]
+    assert complete("/transfer ", "1", [1, 12]) == ["1", "12"]
     assert complete("/switch ", "1", [1, 12, 20]) == ["1", "12"]
     assert complete("/list ", "", [1]) == []
     assert complete("", "hel", [1]) == []  # a message, not a command
@@ -259,7 +263,9 @@ async def test_a_whole_chat_and_its_after_chat_work(tmp_path: Path, desk: Serve)
     term.type("/away")
     await term.expect("You are away")
     term.type("/away")
-    await term.expect("You are back online")
+    await term.expect("You are already away; /online changes it.")
+    term.type("/online")
+    await term.expect("You are online: new chats ring the bell again.")
     term.type("/next")
     await term.expect("Nothing needs you")
     term.type("/help end")

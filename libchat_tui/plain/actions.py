@@ -1,8 +1,12 @@
 """What each plain-mode command does: the same desk commands the full console sends.
 
-One function per command, dispatched by `run`. The domain's transition table answers
-whether a chat may be accepted, ended or closed, so a refusal is explained before the
-desk is asked; the desk still has the last word and its reason is printed as sent.
+One function per command, dispatched by `run` through `HANDLERS` (whose keys are the
+command registry's, `commands.SPECS`; a test holds them together). The chat commands
+live here; the team desk's in team.py, dismiss, block and missed chats in moderation.py,
+canned messages in canned.py, the patron panel in patron.py, the after-chat forms in
+forms.py. The domain answers whether a chat may be accepted, ended, closed, transferred,
+dismissed or blocked, so a refusal is explained before the desk is asked; the desk
+still has the last word and its reason is printed as sent.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from typing import Any
 from ..client import CommandError
 from ..domain import Act, Chat, ChatState, Message, Note, Sender, refusal
 from ..sanitize import clean, clean_name
-from . import forms
+from . import canned, forms, moderation, team
 from .commands import Command, help_lines
 from .events import duration, hm, one_line, patron
+from .patron import edit_patron, patron_info
 from .session import Refused, Session
 
 Handler = Callable[[Session, Command], Awaitable[None]]
@@ -32,8 +37,7 @@ def mine(session: Session, chat: Chat) -> bool:
 
 
 def make_current(session: Session, chat: Chat) -> None:
-    session.current = chat.id
-    session.model.mark_read(chat.id)
+    session.make_current(chat)
 
 
 async def say(s: Session, cmd: Command) -> None:
@@ -42,10 +46,7 @@ async def say(s: Session, cmd: Command) -> None:
     chat = s.chat(None, "switch")
     refused = refusal(chat, Act.SEND, s.librarian_id)
     if refused is not None:
-        hint = {ChatState.WAITING: f"/accept {chat.id} first"}.get(
-            chat.state, "/note saves an internal note instead" if chat.state in
-            (ChatState.ENDED, ChatState.DISCONNECTED) else "/list shows whose chats are whose")
-        raise Refused(f"Not sent: {refused.message.rstrip('.')}; {hint}.")
+        raise canned.not_sent(chat, refused)
     text, key = cmd.text, f"message:{chat.id}"
 
     def give_back(_exc: CommandError) -> None:
@@ -159,9 +160,12 @@ def entry_line(s: Session, entry: Message | Note, name: str) -> str:
 
 
 async def list_chats(s: Session, _cmd: Command) -> None:
-    chats = s.model.ordered()
+    chats = s.model.listed()  # as the full console lists them: not the waiting chats of others' departments
+    elsewhere = s.model.waiting_elsewhere()
     if not chats:
-        s.console.line("No chats on the desk.")
+        s.console.line("No chats on the desk." if not elsewhere else
+                       f"No chats for you; {elsewhere} wait in departments you do not monitor "
+                       "(/departments).")
         return
     s.console.line(f"{len(chats)} chats: {s.narrator.summary()}.")
     for chat in chats:
@@ -189,25 +193,6 @@ async def who(s: Session, _cmd: Command) -> None:
         s.console.line("No other librarian has a chat on the desk.")
     for name, ids in others.items():
         s.console.line(f"{name} has chat{'s' * (len(ids) > 1)} {', '.join(map(str, ids))}.")
-
-
-async def away(s: Session, _cmd: Command) -> None:
-    s.away = not s.away
-    state = "away" if s.away else "online"
-    if s.client is not None and s.client.online:
-        try:  # a desk that shares presence learns it; an older desk does not know the command
-            await s.client.command("presence", state=state)
-            s.shared_presence = True
-        except (KeyError, TypeError):
-            pass  # this client has no presence command yet: away stays on this console
-        except CommandError as exc:
-            if exc.code not in ("unknown_type", "invalid_field"):
-                raise
-    if s.away:
-        s.console.line("You are away: new chats are still read out but do not ring the bell. "
-                       "Type /away again to come back.")
-    else:
-        s.console.line("You are back online: new chats ring the bell.")
 
 
 async def tickets(s: Session, cmd: Command) -> None:
@@ -274,11 +259,26 @@ async def show_help(s: Session, cmd: Command) -> None:
         s.console.line(line)
 
 
+async def quit_(_s: Session, _cmd: Command) -> None:
+    """Never reached: the prompt loop leaves on /quit before dispatching (kept for the registry)."""
+
+
 HANDLERS: dict[str, Handler] = {
     "say": say, "accept": accept, "next": next_chat, "switch": switch, "end": end, "close": close,
-    "note": note, "transcript": transcript, "list": list_chats, "who": who, "away": away,
+    "note": note, "transcript": transcript, "list": list_chats, "who": who,
     "tickets": tickets, "closeticket": close_ticket, "history": history, "stats": stats,
-    "help": show_help, "ticket": forms.ticket, "ra": forms.analytics, "export": forms.export,
+    "help": show_help, "quit": quit_, "ticket": forms.ticket, "ra": forms.analytics, "export": forms.export,
+    # the team desk
+    "away": team.away, "online": team.online, "team": team.team, "departments": team.departments,
+    "monitor": team.monitor, "transfer": team.transfer, "take": team.take, "decline": team.decline,
+    "withdraw": team.withdraw,
+    # patrons, dismiss, block, missed chats
+    "patron": patron_info, "edit-patron": edit_patron, "dismiss": moderation.dismiss,
+    "block": moderation.block, "blocks": moderation.blocks, "unblock": moderation.unblock,
+    "missed": moderation.missed, "close-missed": moderation.close_missed,
+    # canned messages
+    "canned": canned.canned, "insert": canned.insert, "save-canned": canned.save_canned,
+    "delete-canned": canned.delete_canned,
 }
 
 

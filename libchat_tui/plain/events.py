@@ -2,8 +2,13 @@
 
 `Narrator.apply(frame)` feeds the frame to the shared `DeskModel` (the same picture of
 the desk the full console keeps) and returns the lines it warrants, each with a kind
-(`new`, `active`, `ended`, ...) that only matters when colour is on. Patron text goes
-through `sanitize` exactly as in the full console, flattened to one line.
+(`new`, `active`, `ended`, `offer`, `team`, ...) that says whether it rings and, with
+colour on, its colour. Patron text goes through `sanitize` exactly as in the full
+console, flattened to one line.
+
+The team desk is told too: a colleague's offer of a chat to me (once per offer), my
+offers and how they end, take-overs, transfers to a department, colleagues coming,
+going, away or online again, and the moment nobody on the desk is online.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import protocol as p
-from ..domain import Actor, Chat, ChatState, Message, Note, Sender, utcnow
+from ..domain import Action, Actor, Chat, ChatState, Message, Note, Sender, TransferOffer, utcnow
 from ..model import DeskModel
 from ..sanitize import clean, clean_name
 
@@ -59,6 +64,10 @@ class Narrator:
         self._question: dict[int, str] = {}  # new chats whose question message is still to come
         self._tickets: dict[int, str] = {}  # ticket id -> status last told
         self._entries: set[int] = set()  # analytics entry ids already told
+        self._offers: dict[int, datetime] = {}  # chat -> when the offer already told was made
+        self._system_next: set[int] = set()  # chats whose next desk line says what changed
+        #: Who is on the desk, as last told: librarian id -> (name, "online" | "away").
+        self.roster: dict[str, tuple[str, str]] | None = None
 
     @property
     def me(self) -> str:
@@ -91,6 +100,10 @@ class Narrator:
             return self._ticket(frame.ticket)
         if isinstance(frame, p.AnalyticsEvent):
             return self._analytics(frame.entry)
+        if isinstance(frame, p.TeamEvent):
+            return self._team(frame.librarians)
+        if isinstance(frame, p.Ack):  # the hello ack: the roster as it is on (re)connecting
+            return self._team(list(frame.result.get("librarians") or []))
         return []
 
     def _snapshot(self) -> list[Line]:
@@ -103,6 +116,7 @@ class Narrator:
                 if line is not None:
                     lines.append(line)
             self.known[chat.id] = chat.state
+            lines += self._offer(chat)
         for chat_id in sorted(set(self.known) - set(self.model.chats)):
             del self.known[chat_id]
             lines.append(("ended", f"{chat_id} is no longer on the desk (closed)"))
@@ -114,12 +128,56 @@ class Narrator:
             self.known.pop(chat.id, None)
         else:
             self.known[chat.id] = chat.state
+        moved = before is None or chat.last_change != before.last_change
+        if before is not None and not moved:
+            # No transition: an offer that ended (declined, withdrawn, timed out) or corrected
+            # patron details. The desk's line that follows says which, and by whom.
+            ended = before.transfer is not None and chat.transfer is None and self._mine(before.transfer)
+            edited = (before.patron_name, before.patron_email) != (chat.patron_name, chat.patron_email)
+            if ended or edited:
+                self._system_next.add(chat.id)
+        lines = self._offer(chat)
         if previous is chat.state:
-            return []
+            change = chat.last_change
+            if moved and before is not None and change is not None and change.action is Action.TAKE_OVER:
+                lines.insert(0, ("active", self._take_over(chat, before)))
+            return lines
         if previous is None and chat.state is ChatState.WAITING:
             self._question[chat.id] = chat.question
         line = self.change(previous, chat)
-        return [] if line is None else [line]
+        return lines if line is None else [line, *lines]
+
+    def _mine(self, offer: TransferOffer) -> bool:
+        return self.me in (offer.to_id, offer.from_id)
+
+    def _offer(self, chat: Chat) -> list[Line]:
+        """A transfer offer to me or from me, told once."""
+        offer = chat.transfer
+        if offer is None:
+            self._offers.pop(chat.id, None)
+            return []
+        if not self._mine(offer) or self._offers.get(chat.id) == offer.offered_at:
+            return []
+        self._offers[chat.id] = offer.offered_at
+        n = chat.id
+        full = (offer.expires_at - offer.offered_at).total_seconds()
+        left = round(max(0.0, min(full, (offer.expires_at - self.now()).total_seconds())))
+        if offer.to_id == self.me:
+            sender = clean_name(offer.from_name or "A colleague", 60)
+            note = f", note: {one_line(offer.note)}" if offer.note else ""
+            return [("offer", f"{sender} offers you chat {n} with {patron(chat)}{note}; /take {n} takes it, "
+                              f"/decline {n} leaves it with them; {left} seconds to answer; they asked: "
+                              f"{one_line(chat.question)}")]
+        return [("active", f"{n} offered to {clean_name(offer.to_name, 60)}; it stays yours until they "
+                           f"answer, {left} seconds; /withdraw {n} takes it back")]
+
+    def _take_over(self, chat: Chat, before: Chat) -> str:
+        n, new, old = chat.id, chat.owner, before.owner
+        if new is not None and new.id == self.me:
+            return f"{n} is yours now: you took it over from {self.who(old)}"
+        if old is not None and old.id == self.me:
+            return f"{n} taken over by {self.who(new)}; it is no longer yours"
+        return f"{n} taken over by {self.who(new)} from {self.who(old)}"
 
     def change(self, previous: ChatState | None, chat: Chat) -> Line | None:
         """The line for a chat that moved from `previous` to its current state."""
@@ -127,8 +185,17 @@ class Narrator:
         by = self.who(change.by if change else None)
         at = hm(change.at if change else chat.last_activity)
         if state is ChatState.WAITING:
+            place = self._department(chat)
             if previous is None:
-                return "new", f"New chat {n} from {patron(chat)}, waiting: {one_line(chat.question)}"
+                question = one_line(chat.question)
+                if not self.model.mine_to_see(chat):
+                    return "elsewhere", (f"New chat {n}{place}, which you do not monitor, from "
+                                         f"{patron(chat)}: {question}")
+                return "new-chat", f"New chat {n}{place} from {patron(chat)}, waiting: {question}"
+            if change is not None and change.action is Action.TRANSFER:
+                yours = "" if self.model.mine_to_see(chat) else ", a department you do not monitor"
+                return "new", (f"{n} transferred by {by} to {one_line(chat.department)}{yours} at {at}; "
+                               "it waits first in that line")
             return "new", f"{n} patron is back, still waiting"
         if state is ChatState.ACTIVE:
             if previous is ChatState.RECONNECTING:
@@ -138,14 +205,20 @@ class Narrator:
         if state is ChatState.RECONNECTING:
             return "reconnecting", f"{n} patron reconnecting, {self._grace(chat)} seconds to come back"
         if state is ChatState.ENDED:
+            if change is not None and change.action is Action.BLOCK:
+                return "ended", f"{n} ended: the patron was blocked by {by} at {at}"
             if change is not None and change.by.kind == "patron":
                 if previous is ChatState.WAITING:
                     return "ended", f"{n} {patron(chat)} left at {at} before anyone answered (a missed chat)"
                 return "ended", f"{n} closed by the patron at {at}"
             return "ended", f"{n} ended by {by} at {at}"
         if state is ChatState.DISCONNECTED:
-            return "ended", f"{n} disconnected at {at}; offered a ticket"
+            missed = " (a missed chat)" if chat.owner is None else ""
+            return "ended", f"{n} disconnected at {at}; offered a ticket{missed}"
         if state is ChatState.CLOSED:
+            if change is not None and change.action is Action.DISMISS:
+                reason = one_line(chat.dismissed or "")
+                return "ended", f"{n} dismissed by {by} at {at}: {reason}; it stays in /history"
             return "ended", f"{n} closed by {by} at {at}; it stays in /history"
         return None
 
@@ -158,10 +231,19 @@ class Narrator:
         left = (deadline - self.now()).total_seconds()
         return max(0, round(min(full, left) if left > 0 else 0))
 
+    def _department(self, chat: Chat) -> str:
+        """` in Law library` on a desk of several departments; nothing on a desk of one."""
+        if len(self.model.departments) > 1 and chat.department:
+            return f" in {one_line(chat.department)}"
+        return ""
+
     def _message(self, message: Message) -> list[Line]:
         n = message.chat_id
         chat = self.model.chats.get(n)
         text = one_line(message.text)
+        if message.sender is Sender.SYSTEM and n in self._system_next:
+            self._system_next.discard(n)
+            return [("active", f"{n} {text}")]
         if message.sender is Sender.PATRON:
             if self._question.pop(n, None) == message.text:
                 return []  # the question, already read out in the "New chat" line
@@ -200,7 +282,39 @@ class Narrator:
         dataset = one_line(str(entry.get("dataset", "")))
         return [("note", f"{entry['chat_id']} {verb} Reference Analytics ({dataset}) by {who}")]
 
+    def _team(self, librarians: list[dict[str, Any]]) -> list[Line]:
+        """Colleagues who came, left, went away or came back; nobody online any more."""
+        now = {str(e.get("id", "")): (str(e.get("name", "")), str(e.get("state", "online")))
+               for e in librarians}
+        before, self.roster = self.roster, now
+        lines: list[Line] = []
+        if before is None:
+            return lines  # the first roster: told in the connected line
+        for lid, (name, state) in now.items():
+            old = before.get(lid)
+            if lid == self.me or (old is not None and old[1] == state):
+                continue
+            who = clean_name(name or "a colleague", 60)
+            if old is None:
+                lines.append(("team", f"{who} is on the desk, {state}"))
+            else:
+                lines.append(("team", f"{who} is away" if state == "away" else f"{who} is online again"))
+        for lid in sorted(set(before) - set(now) - {self.me}):
+            lines.append(("team", f"{clean_name(before[lid][0] or 'a colleague', 60)} left the desk"))
+        online = any(state == "online" for _, state in now.values())
+        if not online and any(state == "online" for _, state in before.values()):
+            lines.append(("team", "Nobody on the desk is online now: patrons are offered to leave a "
+                                  "ticket instead of chatting"))
+        return lines
+
     # --- whole-desk summaries ----------------------------------------------------------
+
+    def colleagues(self) -> str:
+        """The other librarians on the desk and their presence, in words."""
+        others = [(name, state) for lid, (name, state) in (self.roster or {}).items() if lid != self.me]
+        if not others:
+            return "no colleague is on the desk"
+        return ", ".join(f"{clean_name(name, 60)} {state}" for name, state in others)
 
     def describe(self, chat: Chat, current: int | None = None) -> str:
         """One line for /list: number, state, owner, unread, patron and question."""
@@ -211,8 +325,16 @@ class Narrator:
         elif chat.state is ChatState.RECONNECTING:
             state = f"patron reconnecting, {self._grace(chat)} seconds left"
         parts = [f"{chat.id}", state]
+        if self._department(chat):
+            parts.append(one_line(chat.department))
         if chat.owner is not None and chat.state is not ChatState.WAITING:
             parts.append("yours" if chat.owner.id == self.me else f"with {self.who(chat.owner)}")
+        elif chat.owner is None and chat.state in (ChatState.ENDED, ChatState.DISCONNECTED):
+            parts.append("missed")
+        offer = chat.transfer
+        if offer is not None:
+            parts.append(f"offered to you by {clean_name(offer.from_name, 60)}" if offer.to_id == self.me
+                         else f"offered to {clean_name(offer.to_name, 60)}")
         unread = self.model.unread.get(chat.id, 0)
         if unread:
             parts.append(f"{unread} unread")
@@ -224,4 +346,6 @@ class Narrator:
         waiting, active = self.model.counts()
         finished = sum(1 for c in self.model.chats.values()
                        if c.state in (ChatState.ENDED, ChatState.DISCONNECTED))
-        return f"{waiting} waiting, {active} active, {finished} ended"
+        elsewhere = self.model.waiting_elsewhere()
+        more = f" (and {elsewhere} waiting in departments you do not monitor)" if elsewhere else ""
+        return f"{waiting} waiting{more}, {active} active, {finished} ended"

@@ -29,8 +29,8 @@ from types import ModuleType
 from typing import Any, TextIO
 
 #: SGR colours for the kinds of line, used only when colour is asked for.
-COLOURS = {"new": "33", "active": "32", "reconnecting": "33", "ended": "31", "error": "31",
-           "note": "35", "ticket": "36", "status": "1"}
+COLOURS = {"new": "33", "new-chat": "33", "offer": "33", "active": "32", "reconnecting": "33",
+           "ended": "31", "error": "31", "note": "35", "ticket": "36", "status": "1", "team": "36"}
 
 Completer = Callable[[str, str], list[str]]
 

@@ -11,18 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from .. import protocol as p
 from ..client import CommandError, DeskClient, Status
 from ..config import Settings
-from ..domain import Chat
+from ..domain import Chat, ChatState
 from ..drafts import Drafts
 from ..model import DeskModel
 from ..sanitize import clean_name
 from .commands import UsageError, complete, parse
-from .events import Narrator
+from .events import Narrator, one_line, patron
 from .prompt import Console
 
 #: How long a command may take before the prompt comes back and it finishes in the background.
@@ -54,7 +54,6 @@ class Session:
         self.status = Status()
         self.current: int | None = None
         self.away = False
-        self.shared_presence = False
         self.connected_once = False
         self.failed: asyncio.Event = asyncio.Event()
         self.numbers: tuple[int, ...] = ()
@@ -62,7 +61,9 @@ class Session:
         self._typing_sent = 0.0
         self._typed = ""
         self._chat_prompt = False
-        console.completer = lambda before, word: complete(before, word, list(self.numbers))
+        self._realerted: set[int] = set()  # waiting chats that alerted again, once each
+        console.completer = lambda before, word: complete(
+            before, word, list(self.numbers), [str(m.get("name", "")) for m in self.model.canned])
 
     @property
     def librarian_id(self) -> str:
@@ -72,13 +73,37 @@ class Session:
 
     def on_frame(self, frame: p.Frame) -> None:
         for kind, text in self.narrator.apply(frame):
-            if text.startswith("New chat") and self.settings.appearance.bell_new_chat and not self.away \
-                    and self.connected_once:
-                self.console.bell()
+            self.ring(kind)
             self.console.line(text, kind)
+        if isinstance(frame, p.TeamEvent):
+            self._presence_from_roster()
         self.numbers = tuple(sorted(self.model.chats))
         if self.current is not None and self.current not in self.model.chats:
             self.current = None
+
+    def ring(self, kind: str) -> None:
+        """The bell before a line: a new chat (or one waiting too long) while online, an offer to me."""
+        if not self.settings.appearance.bell_new_chat or not self.connected_once:
+            return
+        if kind == "offer" or (kind in ("new-chat", "realert") and not self.away):
+            self.console.bell()
+
+    def set_presence(self, state: str) -> None:
+        """Online or away, here and in the next `hello` (so a reconnect keeps it)."""
+        self.away = state == "away"
+        if self.client is not None:
+            self.client.presence = "away" if self.away else "online"
+
+    def _presence_from_roster(self) -> None:
+        """Presence is the person's, on every console they have open: when another of mine
+        changed it, follow (unless a change of mine is still on its way)."""
+        mine = (self.narrator.roster or {}).get(self.librarian_id)
+        if mine is None or (mine[1] == "away") == self.away or self.client is None:
+            return
+        if any(isinstance(frame, p.Presence) for frame in self.client.queued_frames()):
+            return
+        self.set_presence(mine[1])
+        self.console.line(f"You are {mine[1]} now, as set on another of your consoles.", "team")
 
     def on_status(self, status: Status) -> None:
         previous, self.status = self.status, status
@@ -86,7 +111,8 @@ class Session:
             if not self.connected_once:
                 self.connected_once = True
                 self.console.line(f"Connected to the desk as {clean_name(self.name, 60)}: "
-                                  f"{self.narrator.summary()}. Type /help for commands.", "status")
+                                  f"{self.narrator.summary()}; {self.narrator.colleagues()}. "
+                                  "Type /help for commands.", "status")
             elif previous.state != "online":
                 how = ("missed events were read out above" if status.resync == "replay"
                        else "the desk sent a full picture; /list reads it")
@@ -163,9 +189,11 @@ class Session:
         return 0
 
     async def _tick(self) -> None:
-        """Once a second: keep the typed line as a draft and tell the patron you are typing."""
+        """Once a second: keep the typed line as a draft, tell the patron you are typing, and
+        alert once more for chats waiting too long."""
         while True:
             await asyncio.sleep(1.0)
+            self.realert()
             chat = self.current
             if self._chat_prompt and chat is not None and self.console.prompt_showing is not None:
                 typed = self.console.buffer()
@@ -177,6 +205,24 @@ class Session:
                         self._typing_sent = now
                         self.client.signal("typing", chat_id=chat)
             self.drafts.save()
+
+    def realert(self) -> None:
+        """A chat waiting longer than the desk's `realert_seconds` is told once more (with the
+        bell), as the full console does: not while away, only in departments I monitor."""
+        hello = self.client.hello if self.client is not None else {}
+        limit = float(hello.get("realert_seconds") or 0)
+        if not limit or self.away or not self.connected_once:
+            return
+        now = self.narrator.now()
+        for chat in self.model.chats.values():
+            if (chat.state is ChatState.WAITING and chat.id not in self._realerted
+                    and self.model.mine_to_see(chat) and (now - chat.queue_key[0]).total_seconds() > limit):
+                self._realerted.add(chat.id)
+                minutes = int(limit // 60) or 1
+                self.ring("realert")
+                self.console.line(f"{chat.id} {patron(chat)} has waited over {minutes} minute"
+                                  f"{'s' * (minutes != 1)}: {one_line(chat.question)}; /accept {chat.id} "
+                                  "takes it", "new")
 
     # --- questions ---------------------------------------------------------------------
 
@@ -217,6 +263,11 @@ class Session:
                               f"{len(options)}.", "error")
 
     # --- chats and commands ------------------------------------------------------------
+
+    def make_current(self, chat: Chat) -> None:
+        """Plain text goes to this chat from now on; its unread lines are read."""
+        self.current = chat.id
+        self.model.mark_read(chat.id)
 
     def chat(self, number: int | None, command: str) -> Chat:
         """The chat a command is about: the number given, else the current chat."""
@@ -261,7 +312,7 @@ class Session:
         if offline:
             self.console.line(f"Offline: {what} is queued and will be delivered when the desk is back.")
         else:
-            with contextlib.suppress(TimeoutError):
+            with contextlib.suppress(TimeoutError, CommandError):  # a refusal is told by `finished`
                 await asyncio.wait_for(asyncio.shield(task), ANSWER_WAIT)
             if task.done():
                 finished(task, late=False)
@@ -270,6 +321,20 @@ class Session:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(lambda t: finished(t, late=True))
+
+    async def settle(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        """Run `work`, which tells its own outcome: wait a moment for it while the desk is
+        reachable, else (offline, or slow) let it finish in the background."""
+        task = asyncio.create_task(work)
+        if self.client is not None and self.client.online:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), ANSWER_WAIT)
+            if task.done():
+                task.result()
+                return
+            self.console.line(f"The desk has not answered yet; {what} stays queued.")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
 
 class _Failed(Exception):
