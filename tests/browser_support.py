@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http
+import importlib.util
 import os
 import re
 import shutil
 import sys
 from collections.abc import AsyncIterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +39,21 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def axe_script() -> str | None:
+    """axe-core (axe.min.js) as shipped inside the `axe-playwright-python` wheel (a test
+    extra): installed by pip with the rest, nothing fetched at test time. None without it."""
+    if importlib.util.find_spec("axe_playwright_python") is None:
+        return None
+    return resources.files("axe_playwright_python").joinpath("axe.min.js").read_text(encoding="utf-8")
+
+
 def widget_section(settings: WidgetSettings) -> str:
     """`settings` as the [widget] section of a config.toml."""
     origins = ", ".join(f'"{o}"' for o in settings.allowed_origins)
+    public = f'public_url = "{settings.public_url}"\n' if settings.public_url else ""
     return (f'[widget]\nlibrary_name = "{settings.library_name}"\n'
             f"require_email = {str(settings.require_email).lower()}\n"
-            f"allowed_origins = [{origins}]\n")
+            f"allowed_origins = [{origins}]\n{public}")
 
 
 class Desk:
@@ -93,12 +104,14 @@ class Desk:
                 await self.proc.wait()
 
 
-async def http_get(port: int, path: str,
-                   headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    """A bare HTTP/1.1 GET to 127.0.0.1 (no client library needed)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+async def http_get(port: int, path: str, headers: dict[str, str] | None = None, *,
+                   source: str = "127.0.0.1", host: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    """A bare HTTP/1.1 GET to 127.0.0.1 (no client library needed), from the loopback
+    address `source` (any 127.x.y.z: a test can be several clients)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
     extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
-    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}Connection: close\r\n\r\n"
+    request = (f"GET {path} HTTP/1.1\r\nHost: {host or f'127.0.0.1:{port}'}\r\n{extra}"
+               "Connection: close\r\n\r\n")
     writer.write(request.encode())
     await writer.drain()
     raw = await asyncio.wait_for(reader.read(), TIMEOUT)

@@ -3,6 +3,8 @@
 Headless Debian Chromium driven by Playwright; the librarian speaks the real protocol
 (tests/wire.py). The browser reaches the desk through a front that can cut the network
 (browser_support.Front). Each state is photographed into docs/images/widget-*.png.
+axe-core (from the `axe-playwright-python` wheel, no network) checks every view at
+1280x800 and 375x700.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import CHROMIUM_FLAGS, Desk, Front, PageServer, chromium_path, running_desk
+from browser_support import CHROMIUM_FLAGS, Desk, Front, PageServer, axe_script, chromium_path, running_desk
 from hostile import HOSTILE
+from websockets.asyncio.server import ServerConnection, serve
 from wire import Peer, join, librarian
 
 from libchat_tui.web.settings import WidgetSettings
@@ -31,6 +34,8 @@ if CHROMIUM is not None:
     expect.set_options(timeout=15_000)
 
 IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
+AXE = axe_script()
+SIZES = pytest.mark.parametrize("size", [(1280, 800), (375, 700)], ids=["1280x800", "375x700"])
 QUESTION = "Is the library open on Sunday?"
 HTML_PAYLOADS = [
     '<img src=x onerror="window.__pwned=1">',
@@ -108,6 +113,17 @@ async def transcript_texts(lib: Peer, chat_id: int, sender: str) -> list[str]:
 
 def log_items(page: Page, sender: str) -> Any:
     return page.locator(f"#log li.msg.{sender} .text")
+
+
+async def axe_violations(page: Page) -> list[str]:
+    """What axe-core finds wrong on the page as it is now (every rule axe runs by default)."""
+    if AXE is None:
+        pytest.skip("axe-core is not installed (pip install axe-playwright-python)")
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.evaluate(AXE)
+    result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:5]}"
+            for v in result["violations"]]
 
 
 # --- the whole chat ---------------------------------------------------------------------
@@ -311,7 +327,113 @@ async def test_a_reload_resumes_the_same_chat(browser: Browser, desk: tuple[Desk
     await lib.close()
 
 
+async def test_a_reload_shows_who_joined_the_chat(browser: Browser, desk: tuple[Desk, Front]) -> None:
+    """The desk tells the patron live who joined (accepted, or took the chat over); the
+    patron's transcript has no such lines, so after a reload the widget puts them back."""
+    server, front = desk
+    lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+    ben, _ = await librarian(server.url, server.token, name="Ben Okafor")
+    page, chat_id = await accepted_chat(browser, server, front, lib)
+    await lib.ok("send", chat_id=chat_id, text="Which branch?")
+    await lib.ok("transfer", chat_id=chat_id, to_librarian="id-Ben Okafor")
+    await ben.ok("answer_transfer", chat_id=chat_id, accept=True)
+    shown = [QUESTION, "Ana Reyes joined the chat.", "Which branch?", "Ben Okafor joined the chat."]
+    await expect(page.locator("#log li.msg .text")).to_have_text(shown)
+
+    await page.reload()
+    await expect(page.locator("#log li.msg .text")).to_have_text(shown)
+    await expect(page.locator("#log li.msg.system")).to_have_count(2)
+    await expect(page.locator("#chat-heading")).to_have_text("Chatting with Ben Okafor")  # the owner now
+
+    await ben.ok("send", chat_id=chat_id, text="Ben here.")
+    await expect(log_items(page, "librarian")).to_have_text(["Which branch?", "Ben here."])
+    await page.reload()  # Ben has written now: his line comes before his first message
+    await expect(page.locator("#log li.msg .text")).to_have_text([*shown, "Ben here."])
+    await lib.close()
+    await ben.close()
+
+
+LAST_LINE_IN_VIEW = """() => {
+    const log = document.getElementById('log').getBoundingClientRect();
+    const items = [...document.querySelectorAll('#log li.msg')];
+    const lastItem = items[items.length - 1];
+    const last = lastItem.getBoundingClientRect();
+    const panel = document.getElementById('after').getBoundingClientRect();
+    const hit = document.elementFromPoint(last.left + last.width / 2, last.top + last.height / 2);
+    const whole = items.filter(li => {
+        const r = li.getBoundingClientRect();
+        return r.top >= log.top - 1 && r.bottom <= log.bottom + 1;
+    }).length;
+    const ok = last.top >= log.top - 1 && last.bottom <= log.bottom + 1 && last.bottom <= innerHeight
+        && panel.top >= log.bottom - 1 && !!hit && lastItem.contains(hit) && whole >= 3;
+    return {ok, log: [log.top, log.bottom], last: [last.top, last.bottom], panel: panel.top,
+            hit: hit ? hit.className : null, whole};
+}"""
+
+
+@SIZES
+async def test_after_the_chat_the_last_message_stays_in_view(browser: Browser, desk: tuple[Desk, Front],
+                                                             size: tuple[int, int]) -> None:
+    """The after-chat panel takes room below the log: the log keeps its newest line whole
+    in view (and a few before it), and the panel never covers it."""
+    server, front = desk
+    lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+    page = await browser.new_page(viewport={"width": size[0], "height": size[1]})
+    await page.goto(f"{front.http_url}/chat")
+    await ask(page)
+    chat_id = (await lib.next_event("chat", state="waiting"))["chat"]["id"]
+    await lib.ok("accept", chat_id=chat_id)
+    lines = [f"Step {n}: the catalogue search, then the shelf mark for the atlas." for n in range(1, 9)]
+    for text in [*lines, "The last word: goodbye and good luck."]:
+        await lib.ok("send", chat_id=chat_id, text=text)
+    await expect(log_items(page, "librarian")).to_have_count(len(lines) + 1)
+    await lib.ok("end", chat_id=chat_id)
+    await expect(page.locator("#ended-text")).to_be_visible()
+    # Layout settles over a frame or two (the log resizes); look again at each frame, for
+    # at most 5 s. (wait_for_function would need eval, which the widget's CSP forbids.)
+    deadline = asyncio.get_running_loop().time() + 5
+    geometry = await page.evaluate(LAST_LINE_IN_VIEW)
+    while not geometry["ok"] and asyncio.get_running_loop().time() < deadline:
+        await page.evaluate("new Promise(done => requestAnimationFrame(() => done(null)))")
+        geometry = await page.evaluate(LAST_LINE_IN_VIEW)
+    assert geometry["ok"], geometry
+    await lib.close()
+
+
 # --- before the chat ----------------------------------------------------------------------
+
+
+async def test_enter_starts_the_chat_from_the_question_box(browser: Browser,
+                                                            desk: tuple[Desk, Front]) -> None:
+    """Enter in the question box starts the chat, as Enter in the reply box sends;
+    Shift+Enter makes a new line in both, and a hint under each says so."""
+    server, front = desk
+    lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+    page = await open_chat(browser, front)
+    form = page.locator("#view-start")
+    await form.get_by_label("Your name").fill("Maya")
+    question = form.get_by_label("Your question")
+    await question.click()
+    await page.keyboard.type("Two things:")
+    await page.keyboard.press("Shift+Enter")
+    await page.keyboard.type("hours and parking.")
+    await expect(question).to_have_value("Two things:\nhours and parking.")
+    hint = "Enter starts the chat; Shift+Enter makes a new line."
+    await expect(form.get_by_text(hint)).to_be_visible()
+    await expect(question).to_have_accessible_description(hint)
+    await page.keyboard.press("Enter")
+    chat = (await lib.next_event("chat", state="waiting"))["chat"]
+    assert chat["question"] == "Two things:\nhours and parking."
+
+    reply = page.get_by_label("Your message")
+    await expect(reply).to_be_visible()
+    label = await page.locator("#composer-label").bounding_box()
+    assert label is not None and label["width"] > 40 and label["height"] > 10  # seen, not only read out
+    await expect(reply).to_have_accessible_description("Enter sends; Shift+Enter makes a new line.")
+    await expect(page.locator("#composer-hint")).to_be_visible()
+    await lib.close()
+
+
 
 
 async def test_offline_form_when_no_librarian_is_online(browser: Browser, desk: tuple[Desk, Front]) -> None:
@@ -360,6 +482,51 @@ async def test_keyboard_only_and_320_px(browser: Browser, desk: tuple[Desk, Fron
     await lib.close()
 
 
+@SIZES
+async def test_every_view_passes_axe(browser: Browser, desk: tuple[Desk, Front],
+                                     size: tuple[int, int]) -> None:
+    """axe-core finds nothing in any view: offline form, start form, waiting, chatting,
+    reconnecting, the confirm-end dialog, and after the chat."""
+    server, front = desk
+    page = await browser.new_page(viewport={"width": size[0], "height": size[1]})
+    await page.goto(f"{front.http_url}/chat")
+    await expect(page.get_by_role("heading", name="No librarian is online")).to_be_visible()
+    found = {"offline": await axe_violations(page)}
+
+    lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+    await page.reload()
+    await expect(page.get_by_role("button", name="Start chat")).to_be_visible()
+    found["start"] = await axe_violations(page)
+    await ask(page)
+    chat_id = (await lib.next_event("chat", state="waiting"))["chat"]["id"]
+    await expect(page.locator("#chat-heading")).to_have_text("Waiting for a librarian…")
+    found["waiting"] = await axe_violations(page)
+    await lib.ok("accept", chat_id=chat_id)
+    await lib.ok("send", chat_id=chat_id, text="Yes, from 12 to 6.")
+    await say(page, "Thank you!")
+    await lib.next_event("message", text="Thank you!")
+    await expect(log_items(page, "librarian")).to_have_text(["Yes, from 12 to 6."])
+    await expect(page.locator("#log li.msg.patron .flag")).to_have_count(0)
+    found["chatting"] = await axe_violations(page)
+
+    front.cut()
+    await expect(page.locator("#banner")).to_have_text("Connection lost. Reconnecting…")
+    found["reconnecting"] = await axe_violations(page)
+    front.restore()
+    await expect(page.locator("#banner")).to_have_text("Reconnected.")
+
+    await page.get_by_role("button", name="End chat").click()
+    await expect(page.get_by_role("dialog")).to_be_visible()
+    found["confirm-end"] = await axe_violations(page)
+    await page.get_by_role("button", name="Yes, end the chat").click()
+    await expect(page.locator("#ended-text")).to_contain_text("You ended the chat at ")
+    found["after"] = await axe_violations(page)
+    await page.locator("label[for=star-4]").click()
+    found["rating"] = await axe_violations(page)
+    assert {view: v for view, v in found.items() if v} == {}
+    await lib.close()
+
+
 # --- hostile text and hostile pages ---------------------------------------------------------
 
 
@@ -381,7 +548,7 @@ async def test_hostile_text_is_shown_as_text(browser: Browser, desk: tuple[Desk,
     assert shown[: len(HTML_PAYLOADS)] == HTML_PAYLOADS
     assert await log_items(page, "patron").all_text_contents() == [HTML_PAYLOADS[0], *HTML_PAYLOADS[1:4]]
     tags = await page.evaluate("[...new Set([...document.querySelectorAll('#log *')].map(e => e.tagName))]")
-    assert set(tags) <= {"LI", "DIV", "SPAN", "TIME"}
+    assert set(tags) <= {"OL", "LI", "DIV", "SPAN", "TIME"}
     assert await page.evaluate("document.querySelectorAll('img, svg, iframe, b, a, style').length") == 0
     assert await page.evaluate("window.__pwned") is None
     assert await page.evaluate("getComputedStyle(document.body).display") != "none"
@@ -430,22 +597,25 @@ async def test_an_allowed_site_embeds_the_widget(browser: Browser, tmp_path: Pat
         await site.stop()
 
 
-async def test_a_disallowed_site_is_refused(browser: Browser, tmp_path: Path) -> None:
+async def test_a_disallowed_site_shows_nothing_and_says_why(browser: Browser, tmp_path: Path) -> None:
+    """On a site not in allowed_origins the embed asks the desk first and shows nothing
+    (no button, no frame the browser would refuse), and tells the web person why."""
     site = PageServer("")
     await site.start()
     try:
         async with running_desk(tmp_path) as (_server, front):
             site.html = embedding_page(front)
             page = await browser.new_page()
-            refusals: list[str] = []
-            page.on("console", lambda m: refusals.append(m.text) if "frame-ancestors" in m.text else None)
+            warnings: list[str] = []
+            page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
             await page.goto(f"{site.origin}/")
-            await page.get_by_role("button", name="Chat with a librarian").click()
             async with asyncio.timeout(15):
-                while not refusals:
+                while not any(w.startswith("libchat widget:") for w in warnings):
                     await asyncio.sleep(0.05)
-            for frame in page.frames[1:]:
-                assert await frame.locator("#start-form").count() == 0
+            [warning] = [w for w in warnings if w.startswith("libchat widget:")]
+            assert site.origin in warning and "[widget] allowed_origins" in warning
+            assert await page.locator("#libchat-launcher, #libchat-panel, iframe").count() == 0
+            assert len(page.frames) == 1
             outcome = await page.evaluate(
                 """url => new Promise(done => {
                     const ws = new WebSocket(url);
@@ -457,6 +627,32 @@ async def test_a_disallowed_site_is_refused(browser: Browser, tmp_path: Path) ->
             assert outcome == "refused"
     finally:
         await site.stop()
+
+
+async def test_websockets_to_other_hosts_are_blocked(browser: Browser, desk: tuple[Desk, Front]) -> None:
+    """The widget's CSP lets it open WebSockets to the desk only: a script that got into
+    the page could not carry the chat to another host."""
+    _server, front = desk
+
+    async def accept(ws: ServerConnection) -> None:
+        await ws.close()
+
+    async with serve(accept, "127.0.0.1", 0) as elsewhere:
+        other = int(elsewhere.sockets[0].getsockname()[1])
+        page = await open_chat(browser, front)
+        await expect(page.get_by_role("heading", name="No librarian is online")).to_be_visible()
+        outcome = await page.evaluate(
+            """url => new Promise(done => {
+                document.addEventListener("securitypolicyviolation",
+                                          e => done("blocked by " + e.effectiveDirective));
+                try {
+                    const ws = new WebSocket(url);
+                    ws.onopen = () => done("open");
+                } catch (e) { done("blocked by " + e.name); }
+            })""",
+            f"ws://127.0.0.1:{other}/",
+        )
+        assert outcome.startswith("blocked by"), outcome
 
 
 async def test_the_page_names_the_department_and_the_browser_is_told(browser: Browser,

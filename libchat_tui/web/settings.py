@@ -1,7 +1,8 @@
 """The patron chat widget's settings: `[widget]` and `[widget.strings]` in config.toml.
 
 A library names itself, picks its colours, greeting and offline message, says whether
-patrons must give an e-mail address, lists the web origins allowed to embed the widget,
+patrons must give an e-mail address, gives the desk's public address (`public_url`, what
+browser origins are checked against), lists the web origins allowed to embed the widget,
 and may translate every string a patron sees. Parsed once into a frozen
 `WidgetSettings`; every mistake is reported through the settings reader with the file,
 the line and the key.
@@ -30,6 +31,7 @@ DEFAULT_STRINGS: Final[Mapping[str, str]] = MappingProxyType({
     "email_optional": "(optional)",
     "email_hint": "So we can follow up if we are cut off.",
     "question_label": "Your question",
+    "question_hint": "Enter starts the chat; Shift+Enter makes a new line.",
     "start": "Start chat",
     "unreachable": "We cannot reach the chat service right now. Trying again…",
     "required": "Please fill in {field}.",
@@ -47,6 +49,7 @@ DEFAULT_STRINGS: Final[Mapping[str, str]] = MappingProxyType({
     "librarian": "Librarian",
     "typing": "{name} is typing…",
     "message_label": "Your message",
+    "message_hint": "Enter sends; Shift+Enter makes a new line.",
     "send": "Send",
     "sending": "sending…",
     "not_sent": "not sent",
@@ -79,7 +82,7 @@ _HEX = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 _ORIGIN = re.compile(r"^https?://(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _KEYS: Final = {"library_name", "primary_colour", "text_colour", "greeting", "offline_message",
-                "require_email", "allowed_origins", "strings"}
+                "require_email", "public_url", "allowed_origins", "strings"}
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,10 @@ class WidgetSettings:
     offline_message: str = ("No librarian is online right now. Leave your question and your "
                             "e-mail and we will answer by e-mail.")
     require_email: bool = False
+    #: The desk's address as patrons' browsers reach it (`https://chat.example.edu`, an
+    #: origin: behind a proxy, the proxy's). Browser origins are checked against it; None:
+    #: against the request's Host header, which a proxy or a DNS-rebinding page can change.
+    public_url: str | None = None
     #: Origins (`https://www.example.edu`) allowed to embed the widget and talk to
     #: /patron from a browser; empty means only the desk's own origin; "*" means any.
     allowed_origins: tuple[str, ...] = ()
@@ -167,6 +174,13 @@ def parse_widget(r: _Reader, doc: dict[str, Any]) -> WidgetSettings:
     if not isinstance(require_email, bool):
         raise r.fail(section, "require_email", f"must be true or false, got {require_email!r}")
 
+    public_url = data.get("public_url")
+    if public_url is not None and (not isinstance(public_url, str)
+                                   or not _ORIGIN.match(public_url.strip().rstrip("/").lower())):
+        raise r.fail(section, "public_url",
+                     f"must be the desk's address as patrons reach it, like \"https://chat.example.edu\" "
+                     f"(scheme, host and optional port; no path), got {public_url!r}")
+
     raw_origins = data.get("allowed_origins", [])
     if not isinstance(raw_origins, list):
         raise r.fail(section, "allowed_origins",
@@ -188,6 +202,7 @@ def parse_widget(r: _Reader, doc: dict[str, Any]) -> WidgetSettings:
         greeting=text("greeting", 1000, defaults.greeting),
         offline_message=text("offline_message", 1000, defaults.offline_message),
         require_email=require_email,
+        public_url=None if public_url is None else normalize_origin(public_url),
         allowed_origins=tuple(origins),
         strings=_strings(r, data),
     )

@@ -7,6 +7,9 @@
  * id and "retry": true after a resume, so nothing typed offline is lost or doubled.
  * The resume token lives in sessionStorage so a reload or another page of the site
  * resumes the same chat. All patron and librarian text goes in with textContent.
+ * After a reload the log is rebuilt from the patron's transcript; the lines the desk only
+ * said live ("Ana Reyes joined the chat.") are put back from the librarians named in it.
+ * The log keeps its newest line in view whenever its size changes (the after-chat panel).
  */
 (function () {
   "use strict";
@@ -30,6 +33,7 @@
   var typingTimer = 0;
   var lastTypingSent = 0;
   var rebuilt = false;    // the log was rebuilt from the desk since this page loaded
+  var logAtEnd = true;    // the log shows its newest line: keep it so when it resizes
 
   function $(id) { return document.getElementById(id); }
 
@@ -220,10 +224,13 @@
     var wasReconnecting = !$("banner").hidden;
     chat.chatId = result.chat_id;
     (result.messages || []).forEach(addMessage);
+    // The owner now (a colleague may have taken the chat over), not the last one who wrote.
+    if (result.librarian) librarian = chat.librarian = String(result.librarian);
     setState(String(result.state || ""), { quiet: true });
     if (!rebuilt) {
       rebuilt = true;
-      command("transcript").promise.then(function (res) { rebuildLog(res.messages || []); }, function () {});
+      var owner = result.librarian ? String(result.librarian) : "";
+      command("transcript").promise.then(function (res) { rebuildLog(res.messages || [], owner); }, function () {});
     }
     if (!LIVE[state]) failUnsent();
     if (result.ticket_offered) showLost();
@@ -279,19 +286,32 @@
       name.textContent = who;
       meta.appendChild(name);
     }
-    var time = document.createElement("time");
-    time.className = "at";
-    if (at) time.dateTime = at;
-    time.textContent = clock(at);
-    meta.appendChild(time);
+    if (at || kind !== "system") {  // a line put back after a reload has no time to show
+      var time = document.createElement("time");
+      time.className = "at";
+      if (at) time.dateTime = at;
+      time.textContent = clock(at);
+      meta.appendChild(time);
+    }
     var body = document.createElement("div");
     body.className = "text";
     body.textContent = text;
     li.appendChild(meta);
     li.appendChild(body);
-    $("log").appendChild(li);
-    li.scrollIntoView({ block: "end" });
+    $("log-list").appendChild(li);
+    logToEnd();
     return li;
+  }
+
+  function logToEnd() {
+    var log = $("log");
+    log.scrollTop = log.scrollHeight;
+    logAtEnd = true;
+  }
+
+  function onLogScroll() {
+    var log = $("log");
+    logAtEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 4;
   }
 
   function addMessage(m) {
@@ -312,11 +332,25 @@
 
   function addSystem(text, at) { line("system", "", text, at); }
 
-  function resetLog() { $("log").textContent = ""; seen.clear(); }
+  function resetLog() { $("log-list").textContent = ""; seen.clear(); }
 
-  function rebuildLog(messages) {
+  /* The patron's transcript has their and the librarians' lines only. The desk told the
+     patron live who joined (accepted, or took the chat over): put those lines back before
+     each librarian's first line, and for `owner` (from resume) if they have not written yet.
+     Lines the desk sends as sender "system" are shown as they are instead. */
+  function rebuildLog(messages, owner) {
     resetLog();
-    messages.forEach(addMessage);
+    var told = messages.some(function (m) { return m && m.sender === "system"; });
+    var current = "";
+    messages.forEach(function (m) {
+      var author = m && m.sender === "librarian" && m.author ? String(m.author) : "";
+      if (!told && author && author !== current) addSystem(t("joined", { name: author }), null);
+      if (author) current = author;
+      addMessage(m);
+    });
+    if (!told && owner && owner !== current) addSystem(t("joined", { name: owner }), null);
+    if (owner) librarian = chat.librarian = owner;
+    save();
     outbox.forEach(function (item) { if (item.type === "message") pendingLine(item); });
   }
 
@@ -397,6 +431,7 @@
     if (live) {
       $("after").hidden = true;
       $("lost").hidden = true;
+      $("view-chat").classList.remove("over");
       var heading = next === "waiting" ? t("waiting") : t("chatting_with", { name: librarian || t("librarian") });
       $("chat-heading").textContent = heading;
       show("view-chat");
@@ -425,7 +460,10 @@
     $("after").hidden = false;
     $("rate-form").hidden = !!chat.rated;
     $("rated").hidden = !chat.rated;
-    show("view-chat", "ended-text");
+    $("view-chat").classList.add("over");
+    show("view-chat");
+    logToEnd();  // the panel took room from the log: its newest line stays whole in view
+    $("ended-text").focus({ preventScroll: true });
     announce(text);
   }
 
@@ -441,7 +479,10 @@
     $("after").hidden = true;
     $("lost").hidden = false;
     if (!$("ticket-email").value && chat.email) $("ticket-email").value = chat.email;
-    show("view-chat", "lost-heading");
+    $("view-chat").classList.add("over");
+    show("view-chat");
+    logToEnd();
+    $("lost-heading").focus({ preventScroll: true });
     announce(t("lost_title"));
   }
 
@@ -600,6 +641,14 @@
     }
   }
 
+  /* In the question box, as in the reply box: Enter starts the chat, Shift+Enter a new line. */
+  function onQuestionKey(ev) {
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+      ev.preventDefault();
+      $("start-form").requestSubmit();
+    }
+  }
+
   function onTyping() {
     var now = Date.now();
     if (now - lastTypingSent >= 2000 && LIVE[state]) {
@@ -718,7 +767,8 @@
       "ticket-submit": "ticket_send", "download": "download", "rate-legend": "rate_legend",
       "rate-comment-label": "comment_label", "rate-submit": "rate_send", "new-chat": "new_chat",
       "done-new-chat": "new_chat", "confirm-text": "end_confirm", "confirm-yes": "end_yes", "confirm-no": "end_no",
-      "minimize": "minimize", "start-email-hint": "email_hint",
+      "minimize": "minimize", "start-email-hint": "email_hint", "start-question-hint": "question_hint",
+      "composer-hint": "message_hint",
     };
     Object.keys(labels).forEach(function (id) { $(id).textContent = t(labels[id]); });
     $("start-email-optional").textContent = CONFIG.require_email ? "" : t("email_optional");
@@ -731,6 +781,9 @@
     $("ticket-form").addEventListener("submit", onTicket);
     $("composer").addEventListener("submit", onSend);
     $("composer-text").addEventListener("keydown", onComposerKey);
+    $("start-question").addEventListener("keydown", onQuestionKey);
+    $("log").addEventListener("scroll", onLogScroll);
+    if (window.ResizeObserver) new ResizeObserver(function () { if (logAtEnd) logToEnd(); }).observe($("log"));
     $("composer-text").addEventListener("input", onTyping);
     $("end-chat").addEventListener("click", onEndClick);
     $("confirm-yes").addEventListener("click", function (ev) { ev.preventDefault(); $("confirm-end").close("end"); endChat(); });
