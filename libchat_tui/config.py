@@ -3,10 +3,14 @@
 `config.toml` lives in the platformdirs user config dir; `LIBCHAT_CONFIG` points
 elsewhere (tests use it). Every setting has a default. A mistake stops start-up with a
 `ConfigError` naming the file, the line and the key; nothing starts half-configured.
+`[keys]` is read here as binding id = keys; which ids exist and whether a key ends up
+bound twice is for the console to say, from its real bindings (`ui.launch.check_keys`):
+this module never loads textual.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import re
@@ -29,26 +33,19 @@ if TYPE_CHECKING:
 
 APP: Final = "libchat-tui"
 
-#: Binding ids that [keys] may remap, with their default keys.
-DEFAULT_KEYS: Final = {
-    "accept-open": "enter", "back": "escape", "cursor-down": "down,j", "cursor-up": "up,k",
-    "end-chat": "ctrl+e", "close-chat": "ctrl+w", "note": "ctrl+n", "ticket": "ctrl+t",
-    "analytics": "ctrl+r", "next-waiting": "ctrl+j", "help": "f1", "quit": "ctrl+q",
-    "tickets": "f2", "history": "f3", "stats": "f4", "export": "ctrl+o",
-    "missed-filter": "m", "close-missed": "ctrl+l",
-    # the team desk: presence, departments, transfer (ui/team.py)
-    "transfer": "ctrl+g", "departments": "d", "presence": "f9",
-    # canned messages (ui/canned.py)
-    "canned": "ctrl+k", "canned-editor": "f7",
-    # dismiss and block (ui/blocks.py)
-    "dismiss-chat": "x", "block-patron": "b", "blocks": "f5",
-    # patron information (ui/patron_info.py)
-    "patron-info": "f8", "patron-edit": "e",
-}
-BINDING_IDS: Final = frozenset(DEFAULT_KEYS)
 #: `[appearance]` bells, one per desk event; each defaults to `bell`.
 BELLS: Final = ("bell_new_chat", "bell_ticket", "bell_drop")
 _KEY = re.compile(r"^[a-z0-9_+\-]+$")
+#: What a `[keys]` binding id looks like; which ids exist is the console's to say (its
+#: `Binding` objects, checked by `ui.launch.check_keys`): this module never loads textual.
+_BINDING_ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+#: Accounts that name no person: the librarian is "Librarian" until told otherwise.
+SYSTEM_ACCOUNTS: Final = frozenset({
+    "root", "toor", "admin", "administrator", "daemon", "nobody", "guest", "user", "operator",
+    "system", "www-data", "bin", "sys",
+})
+#: The file whose presence says the "set your name" notice was given (in the console's folder).
+NAME_NOTICE_FILE: Final = "name-notice-given"
 _ASSIGN = re.compile(r"""^((?:[^="'#\[]|"(?:[^"\\]|\\.)*"|'[^']*')+?)\s*=""")
 
 
@@ -73,6 +70,8 @@ class ConfigError(Exception):
 @dataclass(frozen=True, slots=True)
 class LibrarianSettings:
     name: str
+    #: The name is the neutral "Librarian": none was set and the account names no person.
+    placeholder: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +107,8 @@ class Settings:
     appearance: AppearanceSettings = AppearanceSettings()
     desk: DeskSettings = DeskSettings()
     keys: Mapping[str, str] = field(default_factory=dict)
+    #: The line of each `[keys]` entry, for mistakes found once the console knows its keys.
+    key_lines: Mapping[str, int] = field(default_factory=dict)
     datasets: Mapping[str, Dataset] = field(default_factory=lambda: dict(DEFAULT_DATASETS))
     libanswers: LibAnswersConfig | None = None  # None: tickets and RA stay in the desk's store
     widget: WidgetSettings = field(default_factory=WidgetSettings)
@@ -135,12 +136,43 @@ def config_path(explicit: Path | None = None, env: Mapping[str, str] = os.enviro
     return default_config_dir() / "config.toml"
 
 
-def _default_name() -> str:
+def default_log_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """Where the console and plain mode write their log: `$LIBCHAT_LOG_DIR`, else the
+    platform's user log dir (never the terminal, which the console is drawing on)."""
+    if env.get("LIBCHAT_LOG_DIR"):
+        return Path(env["LIBCHAT_LOG_DIR"])
+    return platformdirs.user_log_path(APP)
+
+
+def _default_name() -> str | None:
+    """A display name from the login name (`ada.lovelace` → "Ada Lovelace"), or None when
+    there is none or it names no person (root, a service account)."""
     try:
         user = getpass.getuser()
     except Exception:  # no user name in this environment
-        return "Librarian"
-    return user.replace(".", " ").replace("_", " ").title()[:80] or "Librarian"
+        return None
+    if user.casefold() in SYSTEM_ACCOUNTS or user.startswith("_") or user.endswith("$"):
+        return None
+    return user.replace(".", " ").replace("_", " ").strip().title()[:80] or None
+
+
+def name_notice(settings: Settings, name: str, folder: Path | None) -> str | None:
+    """The one-time word on how to set a display name, when the librarian is the neutral
+    "Librarian" (`name` is the name in use: --name, else the settings'). Said once per
+    console folder (`DATA_DIR/console`, shared by the console and plain mode); None after."""
+    if not settings.librarian.placeholder or name != settings.librarian.name:
+        return None
+    if folder is not None:
+        from .files import write_atomic
+
+        marker = folder / NAME_NOTICE_FILE
+        if marker.exists():
+            return None
+        with contextlib.suppress(OSError):  # cannot remember it: said again next time, no harm
+            write_atomic(marker, "")
+    where = settings.path or default_config_dir() / "config.toml"
+    return (f'Patrons and colleagues see you as "{name}". To show your name, start with '
+            f'--name "Your Name" or put name = "Your Name" under [librarian] in {where}.')
 
 
 def _seconds(r: Any, desk: dict[str, Any], key: str, default: float, low: float, high: float) -> float:
@@ -212,12 +244,13 @@ class _Reader:
         where = f"[{section}] {key}" if key else f"[{section}]"
         return ConfigError(f"{self.path}, line {self.line_of(section, key, index)}: {where} {message}")
 
-    def table(self, doc: dict[str, Any], section: str, allowed: set[str]) -> dict[str, Any]:
+    def table(self, doc: dict[str, Any], section: str, allowed: set[str] | None) -> dict[str, Any]:
+        """`doc[section]`, a table holding only `allowed` keys (None: any key)."""
         data = doc.get(section, {})
         if not isinstance(data, dict):
             raise ConfigError(f"{self.path}, line {self.line_of('', section)}: {section} must be a section")
         for key in data:
-            if key not in allowed:
+            if allowed is not None and key not in allowed:
                 raise self.fail(section, key, f"is not a setting (known: {', '.join(sorted(allowed))})")
         return data
 
@@ -260,7 +293,8 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
                               f"(known: {', '.join(sorted(sections))})")
 
     lib = r.table(doc, "librarian", {"name"})
-    name = r.string(lib, "librarian", "name", 80) or _default_name()
+    given = r.string(lib, "librarian", "name", 80)
+    name = given or _default_name()
 
     srv = r.table(doc, "server", {"url", "token"})
     url = r.string(srv, "server", "url")
@@ -283,8 +317,11 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
         raise r.fail("desk", "grace_seconds", f"must be a number between 5 and 3600, got {grace!r}")
     team = _team(r, doc, desk)
 
-    keys = r.table(doc, "keys", set(BINDING_IDS))
+    keys = r.table(doc, "keys", None)  # which ids exist is checked by ui.launch.check_keys
     for binding, key in keys.items():
+        if not _BINDING_ID.match(binding) or len(binding) > 40:
+            raise r.fail("keys", binding, "is not a binding id: ids are lowercase words joined by "
+                         "\"-\", like end-chat (f1 and docs/guide-settings.md list them)")
         if not isinstance(key, str) or not all(_KEY.match(k.strip()) for k in key.split(",")):
             raise r.fail("keys", binding, f"must be keys like \"ctrl+e\" or \"f5,ctrl+x\", got {key!r}")
 
@@ -293,11 +330,12 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
     limits = _limits(r, doc)
 
     return Settings(
-        librarian=LibrarianSettings(name),
+        librarian=LibrarianSettings(name or "Librarian", placeholder=name is None),
         server=ServerSettings(url, token),
         appearance=AppearanceSettings(theme, **switches),
         desk=DeskSettings(float(grace), team),
         keys={k: v.strip() for k, v in keys.items()},
+        key_lines={k: r.line_of("keys", k) for k in keys},
         datasets=_datasets(r, doc),
         libanswers=libanswers,
         widget=widget,
@@ -398,6 +436,12 @@ def _datasets(r: _Reader, doc: dict[str, Any]) -> dict[str, Dataset]:
                                 min=low, max=high, max_length=max_length))
         found[name] = Dataset(name, tuple(fields))
     return found
+
+
+def keys_mistake(settings: Settings, binding: str, message: str) -> ConfigError:
+    """A `[keys]` mistake found by the console, which knows its keys: located like any other."""
+    where = settings.path or config_path()
+    return ConfigError(f"{where}, line {settings.key_lines.get(binding, 1)}: [keys] {binding} {message}")
 
 
 def librarian_id(data_dir: Path) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -24,9 +25,11 @@ def _day(text: str) -> str:
         raise argparse.ArgumentTypeError(f"not a date like 2026-11-28: {text!r}") from None
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
-                        help=f"the desk's data dir (default: {default_data_dir()})")
+def add_arguments(parser: argparse.ArgumentParser,
+                  add_global_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    """`export`'s options; `add_global_options` puts --config and --data-dir on it and on each
+    of its commands, so `export transcript 7 --data-dir DIR` works as well as before WHAT."""
+    add_global_options(parser)
     sub = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
     analytics = sub.add_parser("analytics", help="Reference Analytics entries of one dataset as CSV")
     analytics.add_argument("--dataset", default="Chat", help="dataset name (default: Chat)")
@@ -44,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="patron copy leaves out internal notes and system events")
     chat.add_argument("--format", dest="fmt", choices=("md", "txt"), default="md")
     chat.add_argument("--out", type=Path, default=None, help="file to write (default: stdout)")
+    for command in (analytics, tickets, chat):
+        add_global_options(command)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

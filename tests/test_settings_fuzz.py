@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from libchat_tui.analytics import AnalyticsError, Dataset, validate_entry
-from libchat_tui.config import BINDING_IDS, ConfigError, Settings, load_settings
+from libchat_tui.config import ConfigError, Settings, load_settings
 from libchat_tui.libanswers.settings import LibAnswersConfig
 from libchat_tui.web.settings import DEFAULT_STRINGS, WidgetSettings
 
@@ -30,6 +30,8 @@ FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCh
 ENV = {"LIBANSWERS_CLIENT_SECRET": "s3cret", "OTHER_SECRET": "other"}
 SECTIONS = ["librarian", "server", "appearance", "desk", "keys", "analytics", "libanswers", "widget",
             "sever", "Desk"]
+#: Binding ids as `[keys]` takes them (the real ones are checked by the console, with textual).
+BINDING_IDS = ["end-chat", "close-chat", "next-waiting", "help", "quit", "accept-open", "cursor-down"]
 KEYS = sorted({
     "name", "url", "token", "theme", "bell", "grace_seconds", "site", "client_id", "client_secret",
     "client_secret_env", "queue_id", "owner_email", "owners", "timeout_seconds", "connect_timeout_seconds",
