@@ -106,4 +106,39 @@ def test_f1_lists_the_keys_of_dialogs_the_patron_panel_and_the_reply(tmp_path: P
 
     app = LibChatApp(load_settings(tmp_path / "none.toml"), librarian_id="ana", name="Ana")
     keys = {row[0] for row in app.key_rows()}
-    assert {"ctrl+s (in a dialog)", "e (in the patron panel)", "/ (at the start of the reply)"} <= keys
+    assert {"ctrl+s (in a dialog)", "e", "/ (at the start of the reply)"} <= keys
+
+
+async def test_a_desk_that_is_down_at_start_is_named_with_the_error(tmp_path: Path, clock: FakeClock) -> None:
+    import socket
+
+    from libchat_tui.config import load_settings
+    from libchat_tui.ui.app import LibChatApp
+
+    with socket.socket() as probe:  # a port nobody listens on any more
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"ws://127.0.0.1:{port}"
+    app = LibChatApp(load_settings(tmp_path / "none.toml"), librarian_id="ana", name="Ana", url=url,
+                     token="t", data_dir=tmp_path / "console", now=clock.now)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: url in app.banner_text(), "the banner names the desk")
+        banner = app.banner_text()
+        assert banner.startswith("Cannot reach the desk — retrying (attempt")
+        assert "cannot reach" in banner and url in screen_text(app).replace("\n", "")
+
+
+async def test_the_footer_ends_with_the_palette_key_at_80_columns(
+        backend: Backend, clock: FakeClock, tmp_path: Path) -> None:
+    _p, joined = await join(backend.url)
+    app = make_app(backend, clock, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: desk_id(backend, joined) in app.model.chats)
+        await pilot.press("enter")  # the chat's keys: more than 80 columns of them
+        await wait_until(pilot, lambda: state(app, desk_id(backend, joined)) == "active")
+        await pilot.press("ctrl+e", "y")
+        await wait_until(pilot, lambda: state(app, desk_id(backend, joined)) == "ended")
+        await pilot.press("escape")  # and the list's
+        await wait_until(pilot, lambda: "Open" in screen_text(app).splitlines()[-1])
+        footer = screen_text(app).splitlines()[-1]
+        assert footer.rstrip().endswith("^p palette"), footer  # no stray letter after it

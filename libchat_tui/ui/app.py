@@ -26,7 +26,7 @@ from textual.worker import Worker
 
 from .. import protocol as p
 from ..client import CommandError, DeskClient, Status
-from ..config import Settings
+from ..config import Settings, name_notice
 from ..domain import Chat, ChatState
 from ..drafts import Drafts
 from ..model import DeskModel
@@ -138,6 +138,9 @@ class LibChatApp(App[None]):
                 self.notify, f"[appearance] theme {wanted!r} is not a theme; using {self.theme}. "
                 f"Known: {', '.join(sorted(self.available_themes))}.", title="Settings",
                 severity="warning", timeout=15, markup=False)
+        notice = name_notice(self.settings, self.librarian_name, self.data_dir)
+        if notice:  # "Librarian" (no name set): how to set one, said once
+            self.call_after_refresh(self.notify, notice, title="Your name", timeout=20, markup=False)
         self.set_interval(1.0, self.drafts.save)
         self.set_interval(1.0, self._tick)  # the app's: it ticks under dialogs too
         self.run_worker(self._connect(), name="connection", exit_on_error=False)
@@ -375,9 +378,14 @@ class LibChatApp(App[None]):
 
     def banner_text(self) -> str:
         status = self.status
-        if status.state == "offline":
-            return (f"Connection lost — reconnecting (attempt {status.attempt}). You can read; "
-                    "what you send is queued and delivered once the desk is back.")
+        if status.state == "offline":  # where, and why: "attempt 5" alone tells nothing
+            detail = "" if status.detail in ("", "connection lost") else status.detail
+            where = detail if self.url and self.url in detail else \
+                ": ".join(x for x in (self.url, detail) if x)
+            lead = ("Connection lost — reconnecting" if self.client is not None and self.client.hello
+                    else "Cannot reach the desk — retrying")
+            return (f"{lead} (attempt {status.attempt}): {where}. You can read; what you send is "
+                    "queued and delivered once the desk is back.")
         if status.state == "failed":
             return f"Not connected: {status.detail}"
         if status.state == "connecting" and status.detail:
@@ -471,17 +479,18 @@ class LibChatApp(App[None]):
     def key_rows(self) -> list[tuple[str, str, str]]:
         """(keys, description, binding id) for every binding, as currently mapped."""
         from .widgets.chat_list import ChatList
+        from .widgets.patron_panel import PatronPanel
 
         rows = []
         keymap = dict(self._keymap) if hasattr(self, "_keymap") else {}
-        bindings: list[Binding] = [b for b in (*ChatList.BINDINGS, *dashboard_bindings(), *self.BINDINGS)
+        bindings: list[Binding] = [b for b in (*ChatList.BINDINGS, *dashboard_bindings(),
+                                               *PatronPanel.BINDINGS, *self.BINDINGS)
                                    if isinstance(b, Binding)]
         for binding in bindings:
             keys = keymap.get(binding.id or "", binding.key)
             rows.append((keys.replace(",", " / "), binding.tooltip or binding.description, binding.id or ""))
         rows.append(("enter (in the reply)", "Send the message", "—"))
         rows.append(("/ (at the start of the reply)", "Offer the canned messages whose names match", "—"))
-        rows.append(("e (in the patron panel)", "Correct the patron's name and e-mail", "—"))
         rows.append(("ctrl+s (in a dialog)", "Save or do what the dialog is for", "—"))
         rows.append(("esc (in a dialog)", "Cancel; asks first if there is something to lose", "—"))
         rows.append(("ctrl+p", "Command palette: every action that applies now", "—"))
