@@ -3,8 +3,9 @@
 The server is stateful like the real one (tokens that expire, a ticket queue, RA datasets
 with form fields and option ids, recorded transactions) and validates what it is sent,
 so the tests exercise the client and worker against the protocol, not against mocks.
-Faults are queued per endpoint: a status with a body and headers, or a stall (optionally
-after storing the record, like a server that commits and then never answers).
+Faults are queued per endpoint: a status with a body and headers (or with the request
+body echoed back), or a stall (optionally after storing the record, like a server that
+commits and then never answers).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     stall: bool = False        # never answer (until released)
     store_first: bool = False  # do the work, then misbehave
+    echo_request: bool = False  # answer with the request body as it came, like a careless error page
 
 
 class FakeLibAnswers:
@@ -81,6 +83,7 @@ class FakeLibAnswers:
         self.transactions: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.formfields = {DATASET_ID: CHAT_FIELDS}
         self.queues = [{"id": QUEUE_ID, "name": "Ask Us"}, {"id": 12, "name": "Interlibrary Loan"}]
+        self.notes_in_listing = True  # False: the transactions listing leaves internal notes out
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
         self.requests: list[str] = []  # "POST /ticket/create", in order of arrival
         self.changed = threading.Condition()
@@ -113,6 +116,15 @@ class FakeLibAnswers:
         with self.changed:
             return sum(1 for r in self.requests if r == endpoint)
 
+    def record_by_hand(self, dataset: int, date_time: str, question: str, note: str = "") -> int:
+        """A transaction someone entered in LibAnswers itself: no libchat-tui marker. Its id."""
+        with self.changed:
+            record = {"id": 9000 + len(self.transactions[dataset]) + 1, "date_time": date_time,
+                      "question": question, "answer": "", "internal_note": note, "owner": "ada@library.edu",
+                      "fields": {}}
+            self.transactions[dataset].append(record)
+            return int(record["id"])
+
     def expire_tokens(self) -> None:
         with self.changed:
             self.tokens.clear()
@@ -128,22 +140,24 @@ class FakeLibAnswers:
     # --- the API ---------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: list[tuple[str, str]], form: list[tuple[str, str]],
-               auth: str) -> tuple[int, Any, dict[str, str]]:
+               auth: str, raw: str = "") -> tuple[int, Any, dict[str, str]]:
         with self.changed:
             endpoint = f"{method} {path}"
             self.requests.append(endpoint)
             self.changed.notify_all()
             fault = self.faults[endpoint].popleft() if self.faults[endpoint] else None
         if fault is not None and not fault.store_first:
-            return self._misbehave(fault)
+            return self._misbehave(fault, raw)
         answer = self._answer(method, path, query, dict(form), form, auth)
         if fault is not None:
-            return self._misbehave(fault)
+            return self._misbehave(fault, raw)
         return answer
 
-    def _misbehave(self, fault: Fault) -> tuple[int, Any, dict[str, str]]:
+    def _misbehave(self, fault: Fault, raw: str) -> tuple[int, Any, dict[str, str]]:
         if fault.stall:
             self.release.wait(10)
+        if fault.echo_request:  # plain text, not JSON: the client shows it as it came
+            return fault.status, f"{_error_text(fault.body)} (request: {raw})", fault.headers
         return fault.status, fault.body, fault.headers
 
     def _answer(self, method: str, path: str, query: list[tuple[str, str]], one: dict[str, str],
@@ -236,7 +250,13 @@ class FakeLibAnswers:
         with self.changed:
             found = [t for t in self.transactions[dataset]
                      if start <= date.fromisoformat(t["date_time"][:10]) <= end]
+            if not self.notes_in_listing:
+                found = [{k: v for k, v in t.items() if k != "internal_note"} for t in found]
         return 200, found, {}
+
+
+def _error_text(body: Any) -> str:
+    return str(body.get("error", body)) if isinstance(body, dict) else str(body)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -257,7 +277,7 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path.startswith("/api/1.1/"):
             reply = fake.handle(
                 method, parts.path.removeprefix("/api/1.1"), parse_qsl(parts.query, keep_blank_values=True),
-                parse_qsl(body, keep_blank_values=True), self.headers.get("Authorization", ""))
+                parse_qsl(body, keep_blank_values=True), self.headers.get("Authorization", ""), body)
         status, answer, headers = reply
         data = (answer if isinstance(answer, str) else json.dumps(answer)).encode()
         try:

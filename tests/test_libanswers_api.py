@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
 from libanswers_support import (
@@ -79,9 +80,12 @@ async def test_a_refused_token_means_one_new_login_and_the_call_again(fake: Fake
 
         refusal = Fault(401, {"error": "invalid_token"})
         fake.fail("GET /queues", refusal, refusal)
-        with pytest.raises(PermanentError, match="refused the API login twice"):
+        with pytest.raises(PermanentError, match="refused the API login twice") as caught:
             await api.queues()
         assert fake.logins == 3  # re-authenticated once, not in a loop
+        assert api.login_problem == str(caught.value)  # the desk bar shows it ...
+        await api.queues()
+        assert api.login_problem is None  # ... until the token is taken again
 
 
 async def test_a_wrong_secret_is_permanent_and_never_repeated(fake: FakeLibAnswers,
@@ -96,6 +100,62 @@ async def test_a_wrong_secret_is_permanent_and_never_repeated(fake: FakeLibAnswe
     assert "Client authentication failed for ***" in message  # the server echoed it; we did not
     assert wrong not in message and wrong not in caplog.text
     assert SECRET not in caplog.text
+
+
+@pytest.mark.parametrize(("fault", "wait"), [
+    (Fault(500), None),
+    (Fault(503, {"error": "Maintenance"}, {"Retry-After": "20"}), 20.0),
+    (Fault(429, {"error": "Too many requests"}, {"Retry-After": "7"}), 7.0),
+    (Fault(502, "<html>Bad Gateway</html>"), None),
+], ids=["500", "503", "429", "502-html"])
+async def test_a_login_fault_is_worth_retrying_and_the_call_never_left(fake: FakeLibAnswers, fault: Fault,
+                                                                       wait: float | None) -> None:
+    fake.fail("POST /oauth/token", fault)
+    async with LibAnswersApi(config(fake)) as api:
+        with pytest.raises(RetryableError, match=r"^could not log in to LibAnswers: LibAnswers ") as caught:
+            await api.ticket_create(question="q", details="d", name="n", email="n@example.edu")
+        assert not caught.value.maybe_sent and caught.value.retry_after == wait
+        assert api.login_problem == str(caught.value)
+        assert fake.count("POST /ticket/create") == 0
+        await api.ticket_create(question="q", details="d", name="n", email="n@example.edu")
+        assert api.login_problem is None  # a login worked again
+    assert len(fake.tickets) == 1
+
+
+async def test_a_login_that_times_out_is_worth_retrying_and_nothing_was_sent(fake: FakeLibAnswers) -> None:
+    fake.fail("POST /oauth/token", Fault(stall=True))
+    async with LibAnswersApi(config(fake, timeout_seconds=0.3)) as api:
+        with pytest.raises(RetryableError, match=r"did not answer within 0.3 s") as caught:
+            await api.ticket_create(question="q", details="d", name="n", email="n@example.edu")
+    assert not caught.value.maybe_sent
+    assert fake.count("POST /ticket/create") == 0
+
+
+async def test_bad_credentials_stay_a_lasting_login_problem(fake: FakeLibAnswers) -> None:
+    async with LibAnswersApi(config(fake, client_secret=Secret("nope"))) as api:
+        with pytest.raises(PermanentError, match="refused the API login") as caught:
+            await api.queues()
+        assert api.login_problem == str(caught.value)
+
+
+@pytest.mark.parametrize("secret", ["a+b/c=d e&f%g", "s3cret with spaces/and+plus=="])
+async def test_the_secret_is_blanked_out_url_encoded_too(fake: FakeLibAnswers, secret: str,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake.fail("POST /oauth/token",
+              Fault(401, {"error": "invalid_client"}, echo_request=True),  # the form body, as sent
+              Fault(503, {"error": "Maintenance"}, echo_request=True),
+              Fault(400, {"error": f"bad request: /oauth/token?client_secret={quote(secret, safe='')}"}))
+    said: list[str] = []
+    async with LibAnswersApi(config(fake, client_secret=Secret(secret))) as api:
+        for _ in range(3):
+            with pytest.raises((PermanentError, RetryableError)) as caught:
+                await api.queues()
+            said.append(str(caught.value))
+    assert all("client_secret=***" in text for text in said), said
+    for text in [*said, caplog.text]:
+        for form in (secret, quote_plus(secret), quote(secret, safe=""), quote(secret)):
+            assert form not in text
 
 
 # --- tickets -----------------------------------------------------------------------------
@@ -150,6 +210,7 @@ async def test_an_unreachable_site_is_retryable_and_nothing_was_sent() -> None:
     async with LibAnswersApi(cfg) as api:
         with pytest.raises(RetryableError, match="could not be reached") as caught:
             await api.queues()
+        assert api.login_problem == str(caught.value)  # it was the login that could not be made
     assert not caught.value.maybe_sent
 
 
@@ -310,3 +371,9 @@ async def test_check_gives_one_clear_line_per_problem(fake: FakeLibAnswers) -> N
         "authentication failed for ***. Check client_id and the secret (LibAnswers admin: API > "
         "Authentication).",
     ]
+
+
+async def test_check_says_a_passing_login_fault_once(fake: FakeLibAnswers) -> None:
+    fake.fail("POST /oauth/token", Fault(503, {"error": "Maintenance"}))
+    assert (await check(config(fake), DATASETS))[1:] == [
+        "error: could not log in to LibAnswers: LibAnswers had a problem (503): Maintenance"]

@@ -30,12 +30,15 @@ from libanswers_support import (
 
 from libchat_tui.backend.clock import FakeClock
 from libchat_tui.backend.store import Store
+from libchat_tui.domain import iso
+from libchat_tui.libanswers.mapping import utc_text
 from libchat_tui.libanswers.push import PushWorker, push_states, retry_failed
 from libchat_tui.libanswers.settings import LibAnswersConfig, Secret
 from libchat_tui.libanswers.states import describe_push
 
 TIMEOUT = 5.0
 TRANSACTION = f"POST /ra/dataset/{DATASET_ID}/transaction"
+LOGIN = "POST /oauth/token"
 
 
 class Desk:
@@ -300,6 +303,145 @@ async def test_the_secret_never_reaches_logs_or_librarians(desk: Desk, fake: Fak
     await desk.until("ticket", ticket["id"], "sent")
     assert SECRET not in caplog.text
     assert all(SECRET not in str(s) for s in (await desk.states("ticket", [ticket["id"]])).values())
+
+
+# --- reconciliation never takes another entry's transaction ------------------------------
+
+
+@pytest.mark.parametrize("notes_listed", [True, False], ids=["notes-listed", "notes-left-out"])
+async def test_two_chats_asking_the_same_in_the_same_second_each_get_their_own_transaction(
+        desk: Desk, fake: FakeLibAnswers, clock: FakeClock, notes_listed: bool) -> None:
+    fake.notes_in_listing = notes_listed
+    store = await desk.open()
+    first = await save_entry(store, clock, await new_chat(store, clock, "Hello?"), first_question="Hello?")
+    done = await desk.until("analytics", first["id"], "sent")
+    fake.fail(TRANSACTION, Fault(500))  # not kept, but a 500 leaves the desk unsure
+    second = await save_entry(store, clock, await new_chat(store, clock, "Hello?"), first_question="Hello?")
+    await desk.until("analytics", second["id"], "waiting")
+    await desk.idle()
+    await clock.advance(5)
+    sent = await desk.until("analytics", second["id"], "sent")
+    assert (done["remote_id"], sent["remote_id"]) == ("9001", "9002")
+    kept = fake.transactions[DATASET_ID]
+    assert len(kept) == 2 and fake.count(TRANSACTION) == 3
+    assert done["marker"] in kept[0]["internal_note"] and sent["marker"] in kept[1]["internal_note"]
+
+
+async def test_a_transaction_recorded_by_hand_is_not_taken_for_the_entry(
+        desk: Desk, fake: FakeLibAnswers, clock: FakeClock) -> None:
+    by_hand = fake.record_by_hand(DATASET_ID, utc_text(iso(clock.now())), "Hello?", "typed in at the desk")
+    fake.fail(TRANSACTION, Fault(500))
+    store = await desk.open()
+    entry = await save_entry(store, clock, await new_chat(store, clock, "Hello?"), first_question="Hello?")
+    await desk.until("analytics", entry["id"], "waiting")
+    await desk.idle()
+    await clock.advance(5)
+    sent = await desk.until("analytics", entry["id"], "sent")
+    assert by_hand == 9001 and sent["remote_id"] == "9002"
+    assert len(fake.transactions[DATASET_ID]) == 2
+
+
+async def test_without_notes_in_the_listing_the_same_question_and_second_still_reconciles(
+        desk: Desk, fake: FakeLibAnswers, clock: FakeClock) -> None:
+    fake.notes_in_listing = False  # the marker cannot be seen: the question and second are all there is
+    fake.fail(TRANSACTION, Fault(stall=True, store_first=True))
+    store = await desk.open()
+    entry = await save_entry(store, clock, await new_chat(store, clock))
+    await desk.until("analytics", entry["id"], "waiting")
+    await desk.idle()
+    await clock.advance(5)
+    sent = await desk.until("analytics", entry["id"], "sent")
+    assert sent["remote_id"] == "9001"
+    assert fake.count(TRANSACTION) == 1 and len(fake.transactions[DATASET_ID]) == 1
+
+
+# --- login faults -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fault", "said"), [
+    (Fault(500), "LibAnswers had a problem (500): Internal error"),
+    (Fault(503, {"error": "Maintenance"}), "LibAnswers had a problem (503): Maintenance"),
+    (Fault(502, "<html>Bad Gateway</html>"), "LibAnswers had a problem (502): <html>Bad Gateway</html>"),
+    (Fault(stall=True), "LibAnswers did not answer within 0.5 s"),
+], ids=["500", "503", "502-html", "timeout"])
+async def test_a_login_fault_waits_and_shows_on_the_desk_bar_until_a_login_works(
+        desk: Desk, fake: FakeLibAnswers, clock: FakeClock, fault: Fault, said: str) -> None:
+    fake.fail(LOGIN, fault)
+    store = await desk.open()
+    ticket = await new_ticket(store, clock, await new_chat(store, clock))
+    waiting = await desk.until("ticket", ticket["id"], "waiting")
+    assert desk.shown("ticket", waiting).startswith(
+        f"waiting to send: could not log in to LibAnswers: {said}, next try in ")
+    assert desk.worker is not None and desk.worker.problem == waiting["reason"]  # the desk bar's ⚠
+    assert fake.count("POST /ticket/create") == 0
+    await desk.idle()
+    await clock.advance(5)  # the first backoff is 2.5-5 s, as for any other transient fault
+    sent = await desk.until("ticket", ticket["id"], "sent")
+    assert sent["remote_id"] == "1234" and len(fake.tickets) == 1
+    assert desk.worker.problem is None
+
+
+async def test_a_login_asked_to_slow_down_waits_as_long_as_retry_after_says(
+        desk: Desk, fake: FakeLibAnswers, clock: FakeClock) -> None:
+    fake.fail(LOGIN, Fault(429, {"error": "Too many requests"}, {"Retry-After": "30"}))
+    store = await desk.open()
+    entry = await save_entry(store, clock, await new_chat(store, clock))
+    waiting = await desk.until("analytics", entry["id"], "waiting")
+    assert desk.shown("analytics", waiting) == ("waiting to send: could not log in to LibAnswers: LibAnswers "
+                                                "asks us to slow down (429); it says to wait 30 s, next try "
+                                                "in 30 s")
+    await desk.idle()
+    await clock.advance(29)
+    await desk.idle()
+    assert fake.count(LOGIN) == 1
+    await clock.advance(1)
+    await desk.until("analytics", entry["id"], "sent")
+    assert fake.count(LOGIN) == 2 and len(fake.transactions[DATASET_ID]) == 1
+
+
+async def test_a_login_problem_clears_once_a_login_works_even_if_the_item_is_refused(
+        desk: Desk, fake: FakeLibAnswers, clock: FakeClock) -> None:
+    fake.fail(LOGIN, Fault(503, {"error": "Maintenance"}))
+    store = await desk.open()
+    ticket = await new_ticket(store, clock, await new_chat(store, clock), email="not an address")
+    await desk.until("ticket", ticket["id"], "waiting")
+    assert desk.worker is not None and desk.worker.problem is not None
+    await desk.idle()
+    await clock.advance(5)
+    refused = await desk.until("ticket", ticket["id"], "refused")
+    assert desk.shown("ticket", refused) == "refused by LibAnswers: pemail must be a valid email address"
+    assert desk.worker.problem is None  # LibAnswers answers: the desk bar is healthy again
+
+
+async def test_a_fault_when_logging_in_again_after_a_401_waits_instead_of_refusing(
+        desk: Desk, fake: FakeLibAnswers, clock: FakeClock) -> None:
+    store = await desk.open()
+    chat_id = await new_chat(store, clock)
+    first = await new_ticket(store, clock, chat_id)
+    await desk.until("ticket", first["id"], "sent")
+    fake.expire_tokens()  # revoked in LibAnswers: the next call is refused and the desk logs in again
+    fake.fail(LOGIN, Fault(503, {"error": "Maintenance"}))
+    second = await new_ticket(store, clock, chat_id, subject="Another scan")
+    waiting = await desk.until("ticket", second["id"], "waiting")
+    assert waiting["reason"] == "could not log in to LibAnswers: LibAnswers had a problem (503): Maintenance"
+    await desk.idle()
+    await clock.advance(5)
+    await desk.until("ticket", second["id"], "sent")
+    assert len(fake.tickets) == 2
+
+
+async def test_a_desk_stopped_while_logging_in_sends_the_ticket_after_restart(
+        desk: Desk, fake: FakeLibAnswers, clock: FakeClock) -> None:
+    fake.fail(LOGIN, Fault(stall=True))
+    desk.cfg = config(fake, timeout_seconds=30)
+    store = await desk.open()
+    ticket = await new_ticket(store, clock, await new_chat(store, clock))
+    await fake.wait_for(lambda: fake.count(LOGIN) == 1)
+    await desk.close()  # the login is still out; the ticket's own request never left
+    fake.release.set()
+    await desk.open()
+    sent = await desk.until("ticket", ticket["id"], "sent")  # not "it may already be in LibAnswers"
+    assert sent["remote_id"] == "1234" and len(fake.tickets) == 1
 
 
 def test_waiting_states_read_as_the_librarian_sees_them() -> None:

@@ -6,11 +6,14 @@ two errors a caller can act on without reading HTTP codes:
 
 * `RetryableError`: try later (network trouble, timeouts, 429 with its Retry-After,
   5xx). `maybe_sent` says the request may have reached LibAnswers before things went
-  wrong, so resending could make a duplicate.
+  wrong, so resending could make a duplicate. `LoginUnavailable` is the same trouble
+  met while logging in: the call itself never left, so it is never `maybe_sent`.
 * `PermanentError`: resending will fail the same way (4xx validation, refused login);
   the message is LibAnswers' own.
 
-Messages never contain the client secret or the token.
+`login_problem` holds what went wrong with the login (a refusal, or trouble reaching
+the token endpoint), until a login works again or LibAnswers takes a token.
+Messages never contain the client secret or the token, as typed or URL-encoded.
 """
 
 from __future__ import annotations
@@ -62,6 +65,12 @@ class LoginError(PermanentError):
     """LibAnswers refused the client id and secret (or the app's access)."""
 
 
+class LoginUnavailable(RetryableError):
+    """The login could not be done just now (LibAnswers busy, slow or unreachable).
+
+    The call that needed the token was not sent, so nothing of it reached LibAnswers."""
+
+
 @dataclass(frozen=True, slots=True)
 class CreatedTicket:
     id: str | None
@@ -82,6 +91,8 @@ class LibAnswersApi:
         self._token: str | None = None
         self._expires_at = 0.0
         self._login_lock = asyncio.Lock()
+        #: Why the last login failed (a sentence for the desk bar); None once a login works.
+        self.login_problem: str | None = None
 
     async def __aenter__(self) -> LibAnswersApi:
         return self
@@ -103,20 +114,46 @@ class LibAnswersApi:
 
     async def _fetch_token(self) -> None:
         self._token = None
+        try:
+            await self._request_token()
+        except LibAnswersError as exc:
+            self.login_problem = str(exc)
+            raise
+        self.login_problem = None
+
+    async def _request_token(self) -> None:
+        """Log in. Trouble LibAnswers may get over by itself is a `LoginUnavailable`; a refusal,
+        or an answer that cannot be a login, is a `LoginError`."""
         form = {"client_id": self.cfg.client_id, "client_secret": self.cfg.client_secret.reveal(),
                 "grant_type": "client_credentials"}
         try:
             resp = await self._client.post("/oauth/token", data=form)
         except httpx.HTTPError as exc:
-            raise _transport_error(exc, "POST", self.cfg.timeout_seconds) from None
-        if resp.status_code in (400, 401, 403):
+            failed = _transport_error(exc, self.cfg.timeout_seconds, self.redact, may_arrive=False)
+            if isinstance(failed, RetryableError):
+                raise LoginUnavailable(_login(failed.message)) from None
+            raise LoginError(_login(failed.message)) from None
+        code = resp.status_code
+        if code in (400, 401, 403):
             raise LoginError(f"LibAnswers refused the API login for client {self.cfg.client_id}: "
-                                 f"{self._message(resp)}. Check client_id and the secret "
-                                 "(LibAnswers admin: API > Authentication).", status=resp.status_code)
-        body = self._json(resp, "POST")
+                             f"{self._message(resp)}. Check client_id and the secret "
+                             "(LibAnswers admin: API > Authentication).", status=code)
+        if code == 429 or code == 408 or code >= 500:
+            wait = _retry_after(resp.headers.get("Retry-After"))
+            said = (f"LibAnswers asks us to slow down (429){_in(wait)}" if code == 429 else
+                    f"LibAnswers had a problem ({code}): {self._message(resp)}{_in(wait)}")
+            raise LoginUnavailable(_login(said), status=code, retry_after=wait)
+        if code >= 300:
+            raise LoginError(_login(f"LibAnswers answered {code}: {self._message(resp)}; check site in "
+                                    "[libanswers]"), status=code)
+        try:
+            body = resp.json()
+        except ValueError:
+            raise LoginUnavailable(_login(f"LibAnswers answered {code} with something that is not JSON"),
+                                   status=code) from None
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
-            raise PermanentError("LibAnswers answered the login without an access token.")
+            raise LoginError("LibAnswers answered the login without an access token.", status=code)
         try:
             lifetime = float(body.get("expires_in", 3600))
         except (TypeError, ValueError):
@@ -186,11 +223,14 @@ class LibAnswersApi:
                 resp = await self._client.request(method, path, data=_form(data), params=params,
                                                   headers=headers)
             except httpx.HTTPError as exc:
-                raise _transport_error(exc, method, self.cfg.timeout_seconds) from None
+                raise _transport_error(exc, self.cfg.timeout_seconds, self.redact,
+                                       may_arrive=method == "POST") from None
             if resp.status_code == 401 and attempt == 1:
                 log.info("LibAnswers refused the token for %s %s; logging in again", method, path)
                 await self.login(force=True)
                 continue
+            if resp.status_code != 401:
+                self.login_problem = None  # the token was taken: the login works
             return self._result(resp, method)
         raise AssertionError("unreachable")
 
@@ -203,11 +243,13 @@ class LibAnswersApi:
             raise RetryableError(f"LibAnswers asks us to slow down (429){_in(wait)}", status=code,
                                  retry_after=wait)
         if code >= 500 or code == 408:
-            raise RetryableError(f"LibAnswers had a problem ({code}): {self._message(resp)}", status=code,
+            wait = _retry_after(resp.headers.get("Retry-After"))
+            raise RetryableError(f"LibAnswers had a problem ({code}): {self._message(resp)}{_in(wait)}",
+                                 status=code, retry_after=wait,
                                  maybe_sent=method == "POST" and code in (500, 504, 408))
-        if code == 401:
-            raise LoginError(f"LibAnswers refused the API login twice: {self._message(resp)}",
-                                 status=code)
+        if code == 401:  # even a fresh token: the app's access, a login problem until one works
+            self.login_problem = f"LibAnswers refused the API login twice: {self._message(resp)}"
+            raise LoginError(self.login_problem, status=code)
         if code >= 400:
             raise PermanentError(self._message(resp), status=code)
         if code >= 300:
@@ -237,10 +279,10 @@ class LibAnswersApi:
         return self.redact(text or resp.reason_phrase or f"HTTP {resp.status_code}")[:400]
 
     def redact(self, text: str) -> str:
-        """`text` with the secret and the token blanked out."""
+        """`text` with the secret and the token blanked out, as typed or URL-encoded."""
         for hidden in (self.cfg.client_secret.reveal(), self._token):
             if hidden:
-                text = text.replace(hidden, "***")
+                text = _spelled(hidden).sub("***", text)
         return text
 
 
@@ -294,20 +336,35 @@ def _in(seconds: float | None) -> str:
     return "" if seconds is None else f"; it says to wait {seconds:.0f} s"
 
 
-def _transport_error(exc: httpx.HTTPError, method: str, timeout: float) -> LibAnswersError:
-    """Network trouble as a RetryableError; `maybe_sent` when the request may have arrived."""
+def _login(what: str) -> str:
+    return f"could not log in to LibAnswers: {what}"
+
+
+def _spelled(secret: str) -> re.Pattern[str]:
+    """Matches `secret` as typed or URL-encoded (`%2B`/`%2b`; a space as `+` in a form body,
+    `%20` in a URL), so a request that LibAnswers echoes back cannot show it."""
+    parts = []
+    for char in secret:
+        ways = [re.escape(char)]
+        if not (char.isascii() and (char.isalnum() or char in "-._~")):  # what URL encoding escapes
+            ways.append("(?i:" + "".join(f"%{byte:02X}" for byte in char.encode()) + ")")
+        if char == " ":
+            ways.append(r"\+")
+        parts.append(f"(?:{'|'.join(ways)})")
+    return re.compile("".join(parts))
+
+
+def _transport_error(exc: httpx.HTTPError, timeout: float, redact: Callable[[str], str], *,
+                     may_arrive: bool) -> LibAnswersError:
+    """Network trouble as a RetryableError; `maybe_sent` when the request may have arrived
+    and could have made something (`may_arrive`: a POST of the call itself)."""
+    reason = redact(str(exc).strip() or type(exc).__name__)
     if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
         return RetryableError(f"LibAnswers could not be reached (no connection within {timeout:.0f} s)")
     if isinstance(exc, httpx.ConnectError):
-        return RetryableError(f"LibAnswers could not be reached ({_reason(exc)})")
+        return RetryableError(f"LibAnswers could not be reached ({reason})")
     if isinstance(exc, httpx.TimeoutException):
-        return RetryableError(f"LibAnswers did not answer within {timeout:g} s",
-                              maybe_sent=method == "POST")
+        return RetryableError(f"LibAnswers did not answer within {timeout:g} s", maybe_sent=may_arrive)
     if isinstance(exc, httpx.TransportError):
-        return RetryableError(f"the connection to LibAnswers broke ({_reason(exc)})",
-                              maybe_sent=method == "POST")
-    return PermanentError(f"the call to LibAnswers could not be made ({_reason(exc)})")
-
-
-def _reason(exc: Exception) -> str:
-    return str(exc).strip() or type(exc).__name__
+        return RetryableError(f"the connection to LibAnswers broke ({reason})", maybe_sent=may_arrive)
+    return PermanentError(f"the call to LibAnswers could not be made ({reason})")

@@ -21,8 +21,9 @@ async def check(cfg: LibAnswersConfig, datasets: Mapping[str, Dataset]) -> list[
     async with LibAnswersApi(cfg) as api:
         try:
             good_for = await api.login()
-        except LibAnswersError as exc:
-            return [*lines, f"error: cannot log in: {exc}"]
+        except LibAnswersError as exc:  # "could not log in to LibAnswers: ..." says so already
+            said = str(exc) if str(exc).startswith("could not log in") else f"cannot log in: {exc}"
+            return [*lines, f"error: {said}"]
         lines.append(f"logged in (the token is good for {good_for / 60:.0f} min)")
         lines += await _queue(api, cfg)
         for name, link in cfg.datasets.items():

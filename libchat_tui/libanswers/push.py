@@ -9,9 +9,14 @@ delivers due jobs one at a time, every step through the store's write path:
 3. finish: `sent` with the remote id, `waiting` with a reason and a jittered backoff
    (or the server's Retry-After), or `refused` with LibAnswers' message.
 
+The worker logs in before it claims a job, so a job is `sending` only while its own
+request may be on its way: a login that fails (LibAnswers busy, slow, unreachable) leaves
+the job waiting like any other transient fault, and shows as the integration's `problem`.
+
 A job found `sending` when a worker starts was cut off by a crash or a stop: its request
 may or may not have arrived. A transaction is reconciled first: the transactions listing
-is searched for the job's marker (sent in the internal note) before anything is resent.
+is searched for the job's marker (sent in the internal note) before anything is resent;
+a listed transaction is never taken by two jobs (see `PushWorker._reconcile`).
 Tickets have no listing in API 1.1, so such a ticket (or one whose request timed out) is
 held as refused with "it may already be in LibAnswers": a librarian checks the queue for
 the marker and retries. That window, between a request reaching LibAnswers and its
@@ -26,6 +31,7 @@ import contextlib
 import json
 import logging
 import random
+import re
 import secrets
 import sqlite3
 import weakref
@@ -41,7 +47,7 @@ from .mapping import DatasetPlan, MappingError, plan_dataset, transaction_form, 
 from .settings import LibAnswersConfig
 
 if TYPE_CHECKING:  # httpx is imported only when a desk really pushes
-    from .api import LibAnswersApi
+    from .api import LibAnswersApi, LibAnswersError
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,7 @@ _COLUMNS = ("id", "kind", "record_id", "payload", "version", "marker", "state", 
             "created_at", "updated_at")
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM push_jobs"
 _BACKOFF_BASE, _BACKOFF_CAP = 5.0, 900.0
+_MARKER = re.compile(r"libchat-[a-z]\d+-[0-9a-f]+")  # any job's marker, as `_enqueue` makes them
 _RUNNING: weakref.WeakKeyDictionary[Store, PushWorker] = weakref.WeakKeyDictionary()
 OnChange = Callable[[str, int, dict[str, Any]], None]
 
@@ -165,11 +172,10 @@ class PushWorker:
         self.on_change = on_change
         self.poll_seconds = poll_seconds
         self.loop: asyncio.AbstractEventLoop | None = None
-        #: The last trouble talking to LibAnswers (None once a push succeeds), for the desk bar.
-        self.problem: str | None = None
         #: Set while the worker waits for work (nothing due, nothing in flight).
         self.idle = asyncio.Event()
         self._rng = rng or random.Random()
+        self._trouble: str | None = None  # the last transient fault of a call (None once one is sent)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._api: LibAnswersApi | None = None
@@ -199,6 +205,13 @@ class PushWorker:
             await self._api.aclose()
             self._api = None
 
+    @property
+    def problem(self) -> str | None:
+        """The trouble with LibAnswers the desk bar shows, or None when all is well: the login's
+        (until a login works again), else the last transient fault (until a push succeeds)."""
+        login = None if self._api is None else self._api.login_problem
+        return login or self._trouble
+
     def wake(self) -> None:
         """Look for due jobs now (a job was queued or retried)."""
         self.idle.clear()
@@ -212,11 +225,16 @@ class PushWorker:
                 if not recovered:
                     await self.store.write(self._recover)
                     recovered = True
+                due = await self.store.write(self._due)  # a write: it sees every enqueue before it
+                if not due["job"]:
+                    await self._idle(due["next"])
+                    continue
+                login_failed = await self._log_in()
                 got = await self.store.write(self._claim)
                 if got["job"] is None:
                     await self._idle(got["next"])
                 else:
-                    await self._deliver(got["job"])
+                    await self._deliver(got["job"], login_failed)
             except StorageError as exc:
                 log.warning("LibAnswers pushes wait for the store: %s", exc)
                 recovered = False  # a job left `sending` is treated as cut off
@@ -250,6 +268,24 @@ class PushWorker:
                        " WHERE marker=?", (reason, marker))
         return Outcome({})
 
+    def _due(self, tx: Tx) -> Outcome:
+        """Whether a job is due now, else when the next one is."""
+        (nxt,) = tx.execute("SELECT MIN(next_try_at) FROM push_jobs WHERE state='waiting'").fetchone()
+        return Outcome({"job": nxt is not None and nxt <= iso(self.clock.now()), "next": nxt})
+
+    async def _log_in(self) -> LibAnswersError | None:
+        """Get a token (or keep the one held) before a job is claimed; the failure, if any.
+
+        A job is marked `sending` only after this, so a login that times out or that the
+        desk's stop cuts off can never make a ticket look as if its own request went out."""
+        from .api import LibAnswersError
+
+        try:
+            await self.api.login()
+        except LibAnswersError as exc:
+            return exc
+        return None
+
     def _claim(self, tx: Tx) -> Outcome:
         now = iso(self.clock.now())
         row = tx.execute(f"{_SELECT} WHERE state='waiting' AND next_try_at<=? ORDER BY next_try_at, id"
@@ -263,25 +299,26 @@ class PushWorker:
         job["attempts"] += 1
         return Outcome({"job": job})
 
-    async def _deliver(self, job: dict[str, Any]) -> None:
-        from .api import LoginError, PermanentError, RetryableError
+    async def _deliver(self, job: dict[str, Any], login_failed: LibAnswersError | None = None) -> None:
+        from .api import LoginUnavailable, PermanentError, RetryableError
 
         payload = json.loads(job["payload"])
         try:
+            if login_failed is not None:
+                raise login_failed
             if job["kind"] == "ticket":
                 remote = await self._send_ticket(job, payload)
             else:
                 remote = await self._send_analytics(job, payload)
         except RetryableError as exc:
-            self.problem = str(exc)
+            if not isinstance(exc, LoginUnavailable):  # the API keeps the login's own problem
+                self._trouble = str(exc)
             if job["kind"] == "ticket" and exc.maybe_sent and (exc.status or 0) < 400:
                 await self._finish(job, "refused", _unsure(str(exc), job["marker"]), by="unsure", unsure=True)
             else:
                 wait = exc.retry_after if exc.retry_after is not None else self._backoff(job["attempts"])
                 await self._finish(job, "waiting", str(exc), delay=wait, unsure=exc.maybe_sent)
-        except PermanentError as exc:
-            if isinstance(exc, LoginError):
-                self.problem = str(exc)
+        except PermanentError as exc:  # a refused login is the API's `login_problem`
             self._plans.clear()  # the dataset may have changed in LibAnswers
             await self._finish(job, "refused", str(exc), by="libanswers")
         except MappingError as exc:
@@ -294,7 +331,7 @@ class PushWorker:
             await self._finish(job, "waiting", f"unexpected error ({type(exc).__name__})",
                                delay=self._backoff(job["attempts"]))
         else:
-            self.problem = None
+            self._trouble = None
             await self._finish(job, "sent", "", remote=remote)
 
     def _backoff(self, attempts: int) -> float:
@@ -369,7 +406,7 @@ class PushWorker:
             raise MappingError("owner_email", f"No LibAnswers account is known for {who}: add "
                                f"[libanswers.owners] \"{who}\" = \"<email>\", or owner_email.")
         if job["uncertain"]:
-            found = await self._reconcile(link.dataset_id, entry, job["marker"])
+            found = await self._reconcile(job, link.dataset_id, entry)
             if found is not None:
                 log.info("transaction for RA entry %s was already in LibAnswers", job["record_id"])
                 return found or None, None
@@ -380,18 +417,44 @@ class PushWorker:
         form = transaction_form(plan, entry, owner, job["marker"])
         return await self.api.create_transaction(link.dataset_id, form), None
 
-    async def _reconcile(self, dataset_id: int, entry: dict[str, Any], marker: str) -> str | None:
-        """The id ("" if unnamed) of a transaction this job already made, or None if none is listed."""
+    async def _reconcile(self, job: dict[str, Any], dataset_id: int, entry: dict[str, Any]) -> str | None:
+        """The id ("" if unnamed) of a transaction this job already made, or None if none is listed.
+
+        A transaction carrying this job's marker is its own. One carrying another job's
+        marker, or an internal note without this one's, was made by someone else. Only when
+        the listing shows no note can the question and the second stand in for the marker,
+        and then only for a transaction no other job here has claimed: two local entries
+        asking the same in the same second never share one transaction.
+        """
         values = entry["fields"]
         when = utc_text(values.get("date_time") or entry["created_at"])
         day = datetime.fromisoformat(when).date()
         listed = await self.api.transactions(dataset_id, day - timedelta(days=1), day + timedelta(days=1))
-        question = str(values.get("first_question") or "")
         for row in listed:
-            same = question and row.get("question") == question and str(row.get("date_time")) == when
-            if same or marker in json.dumps(row, ensure_ascii=False):
-                return str(row.get("id") or row.get("transaction_id") or "")
+            if job["marker"] in json.dumps(row, ensure_ascii=False):
+                return _remote_id(row)
+        question = str(values.get("first_question") or "")
+        if not question:
+            return None
+        claimed = await self.store.read(lambda conn: _claimed(conn, job["id"]))
+        for row in listed:
+            found = _remote_id(row)
+            if (found and found not in claimed and row.get("question") == question
+                    and str(row.get("date_time")) == when and not str(row.get("internal_note") or "").strip()
+                    and _MARKER.search(json.dumps(row, ensure_ascii=False)) is None):
+                return found
         return None
+
+
+def _remote_id(row: dict[str, Any]) -> str:
+    return str(row.get("id") or row.get("transaction_id") or "")
+
+
+def _claimed(conn: sqlite3.Connection, job_id: int) -> set[str]:
+    """The transactions other jobs already stand for."""
+    return {str(remote) for (remote,) in conn.execute(
+        "SELECT remote_id FROM push_jobs WHERE kind='analytics' AND remote_id IS NOT NULL AND id<>?",
+        (job_id,))}
 
 
 def _unsure(what: str, marker: str) -> str:
