@@ -86,6 +86,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.out is None:
         sys.stdout.write(text)
     else:
-        write_atomic(args.out, text, mode=0o644)
+        write_atomic(args.out, text)  # owner-only: patrons' names, e-mails, words
         print(f"wrote {args.out}", file=sys.stderr)
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 OWNER_ONLY = 0o600
@@ -25,14 +26,16 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int = OWNER_ONLY, exclu
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if exclusive and path.exists():
         raise FileExistsError(f"{path} already exists")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    # A new file of a name nobody can guess, made with O_EXCL (mkstemp): a symlink planted
+    # at a predictable temporary name can neither be followed nor have its target chmodded.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)  # set on the file we made, never through a name
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)  # O_CREAT's mode is filtered by the umask
         if exclusive:
             os.link(tmp, path)  # fails if someone made the file meanwhile
             os.unlink(tmp)

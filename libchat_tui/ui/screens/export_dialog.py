@@ -145,7 +145,7 @@ class ExportScreen(ReportsWorkerFailures, ModalScreen[Path | None]):
             return
         document = transcript_document(data, copy=copy, fmt=fmt)
         try:  # never a half-written export under the real name
-            await asyncio.to_thread(write_atomic, path, document, mode=0o644)
+            await asyncio.to_thread(write_atomic, path, document)  # owner-only: patron data
         except OSError as exc:
             self.saving = False
             self._error(f"Could not write {path}: {exc.strerror or exc}")
