@@ -142,6 +142,10 @@ async def test_a_blocked_patron_is_refused_at_the_door_by_address_and_by_browser
     assert refused((await ask(backend, "127.0.0.2"))[1])  # the same address, no browser id
     assert refused((await ask(backend, "127.0.0.3", MAYA))[1])  # the same browser, another address
     assert refused((await ask(backend, "127.0.0.3", client_id=MAYA))[1])  # ... said in `join`
+    assert refused((await ask(backend, "127.0.0.3", MAYA.upper()))[1])  # ... in another case (issue 22)
+    assert refused((await ask(backend, "127.0.0.3", client_id=f" {MAYA.upper()} "))[1])
+    rated = await maya.request("rate", stars=1, comment="you blocked me, here is more abuse")
+    assert rated["type"] == "error" and rated["code"] == "blocked"  # nothing more is taken from them
     offline = await patron_from(backend, "127.0.0.2")
     ticket = await offline.request("offline_ticket", name="Maya", email="maya@example.org", question="Hi")
     assert refused(ticket)

@@ -73,7 +73,8 @@ class BlockIndex:
 
     @staticmethod
     def _keys_of(address: str | None, client_id: str | None) -> tuple[str, ...]:
-        return tuple(k for k in (address and f"a:{address}", client_id and f"c:{client_id}") if k)
+        client = browser_key(client_id)
+        return tuple(k for k in (address and f"a:{address}", client and f"c:{client}") if k)
 
     def add(self, block_id: int, address: str | None, client_id: str | None, until: datetime) -> None:
         keys = self._keys_of(address, client_id)
@@ -93,7 +94,7 @@ class BlockIndex:
 
     def match(self, address: str | None, client_ids: tuple[str | None, ...], now: datetime) -> int | None:
         """The id of a block in force on this address or any of these browser ids, or None."""
-        keys = [*self._keys_of(address, None), *(f"c:{c}" for c in client_ids if c)]
+        keys = [*self._keys_of(address, None), *(f"c:{key}" for c in client_ids if (key := browser_key(c)))]
         for key in keys:
             held = self._by_key.get(key)
             if not held:
@@ -114,6 +115,13 @@ class BlockIndex:
         return len(found)
 
 
+def browser_key(client_id: str | None) -> str | None:
+    """A browser id as blocks compare it: trimmed and case-folded, so "AbC" cannot slip past a
+    block on "abc" (the widget's ids are random hex; a patron can send any case)."""
+    key = client_id.strip().casefold() if client_id else ""
+    return key or None
+
+
 def _usable(address: str | None) -> str | None:
     """An address worth recording ("?" is what the server says when it has none)."""
     return address if address and address != "?" else None
@@ -121,16 +129,14 @@ def _usable(address: str | None) -> str | None:
 
 def record_origin(tx: Tx, chat_id: int, address: str | None, client_id: str | None) -> None:
     """Inside the write that made the chat: where its patron came from (for a block)."""
-    client_id = client_id.strip() if client_id else None
     tx.execute("INSERT OR REPLACE INTO chat_origins(chat_id, address, client_id) VALUES (?, ?, ?)",
-               (chat_id, _usable(address), client_id or None))
+               (chat_id, _usable(address), browser_key(client_id)))
 
 
 def at_the_door(server: DeskServer, address: str, client_ids: tuple[str | None, ...]) -> None:
     """Refuse a new chat (or offline ticket) from a blocked address or browser: `blocked`."""
     desk = server.desk
-    ids = tuple(c.strip() for c in client_ids if c and c.strip())
-    block_id = desk.blocks.match(_usable(address), ids, desk.clock.now())
+    block_id = desk.blocks.match(_usable(address), client_ids, desk.clock.now())
     if block_id is not None:
         server.warn("blocked", address, "refused a new chat from %s: blocked (block %d)", address, block_id)
         raise DomainError(REFUSED, "blocked")

@@ -166,6 +166,8 @@ async def rate(desk: Desk, chat_id: int, stars: int, comment: str, idem: Idem = 
                 raise DomainError("There is no such chat.", "unknown_chat")
             if chat.state not in FINISHED_STATES and chat.state is not ChatState.CLOSED:
                 raise DomainError("A chat can be rated once it has ended.", "illegal_transition")
+            if chat.last_change is not None and chat.last_change.action in (Action.BLOCK, Action.DISMISS):
+                raise DomainError(blocks.REFUSED, "blocked")  # a blocked patron's words go nowhere
             rated = replace(chat, rating=stars, rating_comment=comment.strip())
             rows.save_chat(tx, rated)
             tx.event("chat", {"chat": rated.to_wire()})
