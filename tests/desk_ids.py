@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from libchat_tui.backend.rows import token_key
 from libchat_tui.backend.runtime import DB_NAME, Backend
 
 
@@ -26,7 +27,8 @@ def _token(patron: Any) -> str:
 def desk_id_in(data_dir: Path, patron: Any) -> int:
     """The same for a desk running in another process (`serve`), read from its database."""
     with sqlite3.connect(f"file:{data_dir / DB_NAME}?mode=ro", uri=True) as conn:
-        row = conn.execute("SELECT id FROM chats WHERE resume_token=?", (_token(patron),)).fetchone()
+        row = conn.execute("SELECT id FROM chats WHERE resume_token=?",
+                           (token_key(_token(patron)),)).fetchone()
     assert row is not None, "no open chat has this resume token"
     return int(row[0])
 

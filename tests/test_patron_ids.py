@@ -4,10 +4,13 @@ ids that are the line's number within their own chat."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from desk_ids import desk_id
-from wire import join, librarian
+from wire import join, librarian, patron
 
+from libchat_tui.backend.clock import FakeClock
+from libchat_tui.backend.rows import token_key
 from libchat_tui.backend.runtime import Backend
 
 
@@ -68,3 +71,34 @@ async def join_resume(backend: Backend, token: str, last_message_id: int):  # ty
 
     peer = await patron(backend.url)
     return peer, await peer.ok("resume", token=token, last_message_id=last_message_id)
+
+
+async def test_resume_tokens_are_stored_only_as_hashes(tmp_path: Path, clock: FakeClock) -> None:
+    """A copy of the database (a backup, a lost disk) resumes nobody's chat (issue 22); a
+    token an older desk stored as it was is hashed at the next start and still works."""
+    import sqlite3
+
+    from libchat_tui.backend.runtime import DB_NAME
+
+    backend = Backend(data_dir=tmp_path / "data", clock=clock, token="t")
+    await backend.start()
+    _pat, joined = await join(backend.url)
+    _old, legacy = await join(backend.url, name="Old desk")
+    token, legacy_token = joined["resume_token"], legacy["resume_token"]
+    await backend.stop()
+    with sqlite3.connect(tmp_path / "data" / DB_NAME) as conn:
+        stored = [row[0] for row in conn.execute("SELECT resume_token FROM chats")]
+        assert token not in stored and all(s.startswith("h1:") for s in stored)
+        # As a desk before hashing would have left it:
+        conn.execute("UPDATE chats SET resume_token=? WHERE resume_token=?",
+                     (legacy_token, token_key(legacy_token)))
+    backend = Backend(data_dir=tmp_path / "data", clock=clock, token="t")
+    await backend.start()
+    try:
+        with sqlite3.connect(tmp_path / "data" / DB_NAME) as conn:
+            assert legacy_token not in [row[0] for row in conn.execute("SELECT resume_token FROM chats")]
+        for resume_token in (token, legacy_token):
+            peer = await patron(backend.url)
+            assert (await peer.request("resume", token=resume_token, last_message_id=0))["type"] == "ack"
+    finally:
+        await backend.stop()

@@ -105,7 +105,8 @@ class Desk:
         self.canned: list[dict[str, Any]] = []
         #: Where tickets and RA entries are pushed (None: they stay in the store).
         self.libanswers: LibAnswersConfig | None = None
-        self._tokens: dict[str, int] = {}
+        self._tokens: dict[str, int] = {}  # resume token key -> chat id
+        self._token_of: dict[int, str] = {}  # and back, so closing a chat costs no scan
         self._sinks: dict[int, PatronSink] = {}
         self._timers: dict[int, TimerHandle] = {}
         self._locks: dict[int, asyncio.Lock] = {}
@@ -142,7 +143,8 @@ class Desk:
         return chat
 
     def chat_for_token(self, token: str) -> int | None:
-        return self._tokens.get(token)
+        """The open chat a patron's resume token belongs to (the desk keeps only its hash)."""
+        return self._tokens.get(rows.token_key(token))
 
     def _tell_patron(self, chat_id: int, frame: p.Frame) -> None:
         sink = self._sinks.get(chat_id)
@@ -164,14 +166,19 @@ class Desk:
         self._sinks.pop(chat_id, None)
         return True
 
-    def remember(self, chat: Chat, token: str | None = None) -> None:
-        if token is not None:
-            self._tokens[token] = chat.id
+    def remember(self, chat: Chat, token_key: str | None = None) -> None:
+        """Keep the chat as it is now (forget it once closed); `token_key`: its resume
+        token's key (`rows.token_key`), when it is new or loaded."""
+        if token_key is not None:
+            self._tokens[token_key] = chat.id
+            self._token_of[chat.id] = token_key
         if chat.state is ChatState.CLOSED:
             self.chats.pop(chat.id, None)
             self._locks.pop(chat.id, None)
             self._sinks.pop(chat.id, None)
-            self._tokens = {t: c for t, c in self._tokens.items() if c != chat.id}
+            key = self._token_of.pop(chat.id, None)
+            if key is not None:
+                self._tokens.pop(key, None)
         else:
             self.chats[chat.id] = chat
         self.waiting.update(chat)
@@ -295,6 +302,10 @@ class Desk:
         never gives a patron more time), and expires at once if it has passed.
         """
         await self.blocks.load(self.store, self.clock.now())
+        hashed = await self.store.write(lambda tx: Outcome({"hashed": rows.hash_old_tokens(tx)}))
+        if hashed["hashed"]:
+            log.info("stored %d resume tokens as hashes (an older desk kept them as they were)",
+                     hashed["hashed"])
         loaded = await self.store.read(rows.open_chats)
         for chat, token, _on in loaded:
             if chat.state in (ChatState.WAITING, ChatState.ACTIVE):

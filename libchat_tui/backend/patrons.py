@@ -80,7 +80,7 @@ async def join(desk: Desk, name: str, email: str | None, question: str, *, page:
         def apply() -> None:
             if sink is not None:
                 desk.attach(chat_id, sink)
-            desk.remember(chat, token)
+            desk.remember(chat, rows.token_key(token))
 
         return Outcome({"chat": chat.to_wire()}, apply=apply)
 

@@ -6,6 +6,7 @@ tables of schema.py. They run in the store's writer or reader thread, never on t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from datetime import datetime
@@ -17,13 +18,24 @@ from ..libanswers.push import push_states
 from . import search_index
 from .store import Tx
 
+#: How a stored resume token starts: what follows is its hash, never the token itself.
+TOKEN_KEY_PREFIX = "h1:"
+
+
+def token_key(token: str) -> str:
+    """What the desk keeps of a resume token: a hash, so a copy of the database (a backup,
+    a stolen disk) cannot resume anyone's chat. The tokens are 256-bit random values, so
+    one unsalted SHA-256 is enough: there is nothing to guess."""
+    return TOKEN_KEY_PREFIX + hashlib.sha256(b"libchat resume token\0" + token.encode()).hexdigest()
+
 
 def insert_chat(tx: Tx, chat: Chat, resume_token: str | None) -> int:
-    """Insert a new chat and return its id (the chat's `id` field is ignored)."""
+    """Insert a new chat and return its id (the chat's `id` field is ignored); the resume
+    token is stored only as its `token_key`."""
     cur = tx.execute(
         "INSERT INTO chats(state, data, resume_token, patron_connected, created_at)"
         " VALUES (?, '{}', ?, 1, ?)",
-        (chat.state.value, resume_token, iso(chat.created_at)),
+        (chat.state.value, None if resume_token is None else token_key(resume_token), iso(chat.created_at)),
     )
     assert cur.lastrowid is not None
     return cur.lastrowid
@@ -190,11 +202,28 @@ def with_push_states(conn: sqlite3.Connection, kind: str, records: list[dict[str
 
 
 def open_chats(conn: sqlite3.Connection) -> list[tuple[Chat, str | None, bool]]:
-    """Every chat that was not closed, with its resume token and whether the patron was on."""
+    """Every chat that was not closed, with its resume token's key and whether the patron
+    was on. A token a desk before hashing stored as it was comes back as its key (and
+    `hash_old_tokens` rewrites it)."""
     rows = conn.execute(
         "SELECT data, resume_token, patron_connected FROM chats WHERE state != 'closed' ORDER BY id"
     ).fetchall()
-    return [(Chat.from_wire(json.loads(d)), tok, bool(on)) for d, tok, on in rows]
+    return [(Chat.from_wire(json.loads(d)), _as_key(tok), bool(on)) for d, tok, on in rows]
+
+
+def _as_key(stored: str | None) -> str | None:
+    if stored is None or stored.startswith(TOKEN_KEY_PREFIX):
+        return stored
+    return token_key(stored)
+
+
+def hash_old_tokens(tx: Tx) -> int:
+    """Replace resume tokens stored as they were (by desks before hashing) by their keys."""
+    old = tx.execute("SELECT id, resume_token FROM chats WHERE resume_token IS NOT NULL"
+                     " AND resume_token NOT LIKE 'h1:%'").fetchall()
+    for chat_id, token in old:
+        tx.execute("UPDATE chats SET resume_token=? WHERE id=?", (token_key(token), chat_id))
+    return len(old)
 
 
 def events_since(conn: sqlite3.Connection, seq: int) -> list[tuple[int, str]]:
