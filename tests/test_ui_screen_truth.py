@@ -73,7 +73,7 @@ def burst(app: LibChatApp, keys: list[str]) -> None:
     """Keys as a fast typist (or a paste) sends them: all in the app's queue at once, not one
     at a time with the app idle in between as `pilot.press` does."""
     for key in keys:
-        character = key if len(key) == 1 else ("\r" if key == "enter" else None)
+        character = key if len(key) == 1 else {"enter": "\r", "tab": "\t"}.get(key)
         app.post_message(events.Key(key, character))
 
 
@@ -222,3 +222,36 @@ async def test_a_message_drop_or_ticket_in_a_chat_i_am_not_looking_at_alerts_me(
         await _pat_b.ok("message", text="Thanks")
         await wait_until(pilot, lambda: "Thanks" in screen_text(app))
         assert alert_line(app) == before
+
+
+async def test_a_burst_into_the_note_dialog_saves_what_was_typed(
+        backend: Backend, clock: FakeClock, tmp_path: Path) -> None:
+    """ctrl+n, the text and ctrl+s in one burst (a paste, a fast typist): one save, with the
+    text; the ctrl+s never overtakes the keys before it."""
+    _pat, joined = await join(backend.url, name="Rosa")
+    chat_id = desk_id(backend, joined)
+    app = make_app(backend, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: chat_id in app.model.chats)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: state(app, chat_id) == "active")
+        burst(app, ["ctrl+n", *"Call back Monday", "ctrl+s"])
+        await wait_until(pilot, lambda: db(backend, "SELECT text FROM notes") == [("Call back Monday",)],
+                         "the note saved, with its text")
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the dialog closed")
+
+
+async def test_a_burst_into_the_block_dialog_keeps_the_reason(
+        backend: Backend, clock: FakeClock, tmp_path: Path) -> None:
+    from libchat_tui.ui.screens.block_patron import BlockScreen
+
+    _pat, joined = await join(backend.url, name="Troll")
+    chat_id = desk_id(backend, joined)
+    app = make_app(backend, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: chat_id in app.model.chats)
+        await pilot.press("b")
+        await wait_until(pilot, lambda: isinstance(app.screen, BlockScreen), "asks how long and why")
+        burst(app, ["tab", *"abusive language", "ctrl+s"])
+        await wait_until(pilot, lambda: db(backend, "SELECT reason FROM blocks") == [("abusive language",)],
+                         "blocked, with the reason")

@@ -65,6 +65,10 @@ class LibChatApp(App[None]):
         Binding("f2", "open_view('tickets')", "Tickets", id="tickets"),
         Binding("f3", "open_view('history')", "History", id="history"),
         Binding("f4", "open_view('stats')", "Stats", tooltip="Statistics for a day", id="stats"),
+        # Moving the focus is a priority key: it happens before the next key is read, so the
+        # words typed after a tab (a fast typist, a paste) land in the field tab moved to.
+        Binding("tab", "focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", "Previous field", show=False, priority=True),
     ]
 
     #: The connection to the desk, as the desk bar and the banner show it.
@@ -421,6 +425,11 @@ class LibChatApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open_view":  # not from inside a dialog: it would stack over it
             return not isinstance(self.screen, ModalScreen)
+        if action in ("focus_next", "focus_previous"):  # tab inserts an offered canned message
+            from .widgets.composer import Composer
+
+            focused = self.focused
+            return not (isinstance(focused, Composer) and focused.offered)
         return True
 
     def action_open_view(self, kind: str) -> None:

@@ -79,7 +79,7 @@ class AnalyticsScreen(ReportsWorkerFailures, SavesOnce, ModalScreen[bool]):
     """The Reference Analytics form for one chat; dismisses True once the entry is stored."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save entry", priority=True, id="analytics-save"),
+        Binding("ctrl+s", "save", "Save entry", id="analytics-save"),
         Binding("escape", "cancel", "Cancel", id="analytics-cancel"),
     ]
 

@@ -21,6 +21,7 @@ from ...domain import Chat
 from ...sanitize import clean_name
 from ..widgets.footer import KeyFooter
 from ..widgets.toggles import StateRadioButton
+from .dialog import KeepsTypedKeys
 
 #: The preset reasons; the last one ("Other") takes its words from the details.
 PRESETS: tuple[str, ...] = ("Spam", "Test chat", "Abusive", "Other")
@@ -36,12 +37,12 @@ def reason(preset: str, details: str) -> str:
     return f"{preset}: {details}" if details else preset
 
 
-class DismissScreen(ModalScreen[str | None]):
+class DismissScreen(KeepsTypedKeys, ModalScreen[str | None]):
     """Why the chat is dismissed; returns the reason, or None if cancelled."""
 
     CSS_PATH = "../blocks.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "dismiss_chat", "Dismiss", tooltip="Dismiss the chat (it closes)", priority=True,
+        Binding("ctrl+s", "dismiss_chat", "Dismiss", tooltip="Dismiss the chat (it closes)",
                 id="dismiss-save"),
         Binding("escape", "cancel", "Cancel", id="dismiss-cancel"),
     ]
@@ -102,6 +103,8 @@ class DismissScreen(ModalScreen[str | None]):
                 buttons[highlighted].value = True
                 self._chosen = highlighted  # the radio set learns it a message later
             self.action_dismiss_chat()
+            return
+        if self.keep_typed_key(event):
             return
         if isinstance(self.focused, Input) or not event.character or event.character not in "1234":
             return

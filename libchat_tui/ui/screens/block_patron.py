@@ -22,6 +22,7 @@ from ...domain import Chat
 from ...sanitize import clean_name
 from ..widgets.footer import KeyFooter
 from ..widgets.toggles import StateRadioButton
+from .dialog import KeepsTypedKeys
 
 if TYPE_CHECKING:
     from ..app import LibChatApp
@@ -54,12 +55,12 @@ def question(name: str, minutes: int, words: str, now: datetime) -> str:
             f"or address are refused until {until}.")
 
 
-class BlockScreen(ModalScreen[tuple[int, str] | None]):
+class BlockScreen(KeepsTypedKeys, ModalScreen[tuple[int, str] | None]):
     """How long and why; returns (minutes, reason), or None if cancelled."""
 
     CSS_PATH = "../blocks.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "block", "Block", tooltip="Block the patron (ends the chat)", priority=True,
+        Binding("ctrl+s", "block", "Block", tooltip="Block the patron (ends the chat)",
                 id="block-save"),
         Binding("escape", "cancel", "Cancel", id="block-cancel"),
     ]
@@ -114,7 +115,10 @@ class BlockScreen(ModalScreen[tuple[int, str] | None]):
         self.query_one("#block-question", Static).update(self.question)
 
     def on_key(self, event: events.Key) -> None:
-        """1-4 pick a duration from anywhere but the reason."""
+        """1-4 pick a duration from anywhere but the reason; a key meant for the reason that
+        reached the screen while the focus moved there is typed into it."""
+        if self.keep_typed_key(event):
+            return
         if isinstance(self.focused, Input) or not event.character or event.character not in "1234":
             return
         buttons = list(self.query(StateRadioButton))

@@ -46,7 +46,7 @@ class CannedEditor(ReportsWorkerFailures, ModalScreen[None]):
 
     CSS_PATH = "../canned.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", priority=True, id="canned-save"),
+        Binding("ctrl+s", "save", "Save", id="canned-save"),
         Binding("ctrl+n", "new", "New", priority=True, id="canned-new"),
         # Not a priority: in the name and text fields delete deletes a character.
         Binding("delete", "delete", "Delete", tooltip="Delete the highlighted message (asks first)",

@@ -7,7 +7,7 @@
   by the client; the dialog says so and closes, and the app reports the outcome.
 - **Keys typed before the dialog is ready are kept**: the first characters after
   ctrl+t arrive before any field has focus; they are replayed into the field that gets
-  it.
+  it (`KeepsTypedKeys`, which every dialog with a text field uses).
 """
 
 from __future__ import annotations
@@ -26,7 +26,53 @@ if TYPE_CHECKING:
 QUEUED = "Queued: will be saved when the desk is back."
 
 
-class SavesOnce:
+class KeepsTypedKeys:
+    """Mixed into a dialog: no typed key is lost while the focus moves.
+
+    Textual hands a key to the widget that has the focus when the key is read; in a burst
+    (a paste, a fast typist, a key typed as the dialog opens) the focus may move on before
+    that widget handles it: the dialog was not mounted yet, or tab moved to the next field.
+    Such a key reaches the screen unhandled (fields stop the keys they take), and is typed
+    into the field that has the focus now. The dialogs' save keys are not priority keys,
+    so they are handled in the order typed: after the text before them.
+    """
+
+    _early_keys: list[str]
+
+    def on_key(self, event: events.Key) -> None:
+        self.keep_typed_key(event)
+
+    def keep_typed_key(self, event: events.Key) -> bool:
+        """Keep (or type into the field with the focus) a printable key no field took."""
+        if not (event.is_printable and event.character):
+            return False
+        if not hasattr(self, "_early_keys"):
+            self._early_keys = []
+        focused = getattr(self, "focused", None)
+        if focused is None:
+            self._early_keys.append(event.character)
+            event.stop()
+            return True
+        if isinstance(focused, Input) or (isinstance(focused, TextArea) and not focused.read_only):
+            self._early_keys.append(event.character)
+            self.replay_early_keys()
+            event.stop()
+            return True
+        return False
+
+    def replay_early_keys(self) -> None:
+        """Type what arrived before the first field had focus into that field."""
+        text, self._early_keys = "".join(getattr(self, "_early_keys", [])), []
+        focused = getattr(self, "focused", None)
+        if not text:
+            return
+        if isinstance(focused, Input):
+            focused.insert_text_at_cursor(text)
+        elif isinstance(focused, TextArea):
+            focused.insert(text)
+
+
+class SavesOnce(KeepsTypedKeys):
     """Mixed into a ModalScreen dialog that saves one record to the desk."""
 
     app: LibChatApp
@@ -78,29 +124,3 @@ class SavesOnce:
                 self.app.notify(error.message, title="Refused", severity="error", markup=False)
         return result
 
-    # --- keys that arrive before a field has focus ---------------------------------------
-
-    def on_key(self, event: events.Key) -> None:
-        """A printable key that reaches the screen never reached a field (fields stop the
-        keys they take): it arrived before the dialog was ready. Keep it for the field."""
-        if not (event.is_printable and event.character):
-            return
-        focused = getattr(self, "focused", None)
-        if focused is None:
-            self._early_keys.append(event.character)
-            event.stop()
-        elif isinstance(focused, Input) or (isinstance(focused, TextArea) and not focused.read_only):
-            self._early_keys.append(event.character)
-            self.replay_early_keys()
-            event.stop()
-
-    def replay_early_keys(self) -> None:
-        """Type what arrived before the first field had focus into that field."""
-        text, self._early_keys = "".join(self._early_keys), []
-        focused = getattr(self, "focused", None)
-        if not text:
-            return
-        if isinstance(focused, Input):
-            focused.insert_text_at_cursor(text)
-        elif isinstance(focused, TextArea):
-            focused.insert(text)

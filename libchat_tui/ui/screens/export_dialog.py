@@ -42,7 +42,7 @@ class ExportScreen(ReportsWorkerFailures, ModalScreen[Path | None]):
     """Returns the written file's path, or None if cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Write file", priority=True, id="export-save"),
+        Binding("ctrl+s", "save", "Write file", id="export-save"),
         Binding("escape", "cancel", "Cancel", id="export-cancel"),
     ]
 

@@ -39,7 +39,7 @@ class NoteScreen(ReportsWorkerFailures, SavesOnce, ModalScreen[bool]):
     """Write an internal note for one chat; dismisses True once the desk has stored it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save note", priority=True, id="note-save"),
+        Binding("ctrl+s", "save", "Save note", id="note-save"),
         Binding("escape", "cancel", "Cancel", tooltip="Cancel (asks before throwing a draft away)",
                 id="note-cancel"),
     ]

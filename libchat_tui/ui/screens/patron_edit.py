@@ -48,7 +48,7 @@ class PatronEditScreen(ReportsWorkerFailures, SavesOnce, ModalScreen[bool]):
     CSS_PATH = "../patron_info.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", priority=True, id="patron-edit-save"),
+        Binding("ctrl+s", "save", "Save", id="patron-edit-save"),
         Binding("escape", "cancel", "Cancel", id="patron-edit-cancel"),
     ]
 

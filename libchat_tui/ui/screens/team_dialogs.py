@@ -31,7 +31,7 @@ class ChooseDepartments(ModalScreen[list[str] | None]):
 
     DEFAULT_CSS = CSS
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", priority=True, id="departments-save"),
+        Binding("ctrl+s", "save", "Save", id="departments-save"),
         Binding("escape", "dismiss(None)", "Cancel", id="departments-cancel"),
     ]
 

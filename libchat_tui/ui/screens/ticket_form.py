@@ -50,7 +50,7 @@ class TicketScreen(ReportsWorkerFailures, SavesOnce, ModalScreen[int | None]):
     """The ticket form for one chat; returns the new ticket's id, or None if cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save ticket", priority=True, id="ticket-save"),
+        Binding("ctrl+s", "save", "Save ticket", id="ticket-save"),
         Binding("escape", "cancel", "Cancel", id="ticket-cancel"),
     ]
 
