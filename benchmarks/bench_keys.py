@@ -109,16 +109,17 @@ async def _drive(app: App[Any], highlighted: Any, shown: Any, moves: int, gap: f
 
 
 async def _ours(moves: int, steps: int, chats: int, lines: int) -> dict[str, list[float]]:
-    entries = messages(lines)
     with tempfile.TemporaryDirectory() as tmp:
         app = console_app(Path(tmp))
         async with running(app) as pilot:
             app.feed(snapshot(chats))
             app.flush()
-            for chat_id in app.model.chats:
-                app.model.transcripts[chat_id] = entries
             screen = app.screen
             assert isinstance(screen, DashboardScreen)
+            # Each chat the keys reach has a loaded transcript of its own (a pane shows only its
+            # chat's lines): from the first row to the last one the single steps reach.
+            for chat_id in [chat.id for chat in app.model.listed()[:moves + steps + 2]]:
+                app.model.transcripts[chat_id] = messages(lines, chat_id)
             screen._open(screen.chat_list.chat_id or 1)
             await pilot.pause(0.3)
             chat_list = screen.chat_list
