@@ -511,9 +511,11 @@ class LibChatApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The app's commands, plus the dashboard's, only while the dashboard is in front:
         from History, Tickets or a record they would act on a chat nobody can see."""
-        # Of Textual's own, only Quit (ours asks first): Keys and Copy come from our keys, and
-        # Maximize, Screenshot and Theme ([appearance] theme) are not a librarian's commands.
-        yield from (command for command in super().get_system_commands(screen) if command.title == "Quit")
+        # Of Textual's own, Quit (ours asks first) and Theme (the high-contrast and colour-blind
+        # themes, docs/accessibility.md); Keys comes from our keys, and Maximize, Screenshot and
+        # Copy are not a librarian's commands.
+        yield from (command for command in super().get_system_commands(screen)
+                    if command.title in ("Quit", "Theme"))
         if not isinstance(screen, ModalScreen):
             for binding in self.BINDINGS:
                 if isinstance(binding, Binding) and binding.action.startswith("open_view"):
