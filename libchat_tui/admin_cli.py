@@ -9,8 +9,12 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Settings, default_config_dir, default_data_dir
+
+if TYPE_CHECKING:
+    from .backend.maintenance import TableCount
 
 
 def backup_command(args: argparse.Namespace) -> int:
@@ -29,8 +33,10 @@ def backup_command(args: argparse.Namespace) -> int:
 
 
 def doctor_command(args: argparse.Namespace) -> int:
-    """`libchat-tui doctor`: check, keep a copy, dump what can be read; 0 sound, 1 damaged."""
-    from .backend.maintenance import MaintenanceError, doctor
+    """`libchat-tui doctor`: check, keep a copy, dump what can be read; 0 sound, 1 damaged, 2 not run."""
+    import sqlite3
+
+    from .backend.maintenance import NOT_DETECTED, MaintenanceError, doctor
     from .backend.runtime import DB_NAME
 
     db = (args.data_dir or default_data_dir()) / DB_NAME
@@ -38,6 +44,10 @@ def doctor_command(args: argparse.Namespace) -> int:
         report = doctor(db, args.out)
     except MaintenanceError as exc:
         print(f"libchat-tui doctor: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, sqlite3.Error) as exc:  # not foreseen: still one line, never a traceback
+        print(f"libchat-tui doctor: could not finish on {db} ({exc}); what it made so far is in "
+              f"{args.out or db.parent}", file=sys.stderr)
         return 2
     print(f"libchat-tui doctor: {db}")
     if report.desk_running:
@@ -47,18 +57,57 @@ def doctor_command(args: argparse.Namespace) -> int:
     else:
         print("  integrity: ok")
     print(f"  copy: {report.copy} ({report.copy_note})")
-    if report.dump is not None:
+    if report.readable is not None:
+        print(f"  read through: {report.readable} (the copy, its header corrected to the pages it holds)")
+    if report.dump is None:
+        print("  dump: none (the file holds nothing that can be read as tables)")
+    elif report.healthy:
         counts = ", ".join(f"{t} {n}" for t, n in report.rows.items())
         print(f"  dump: {report.dump} (rows: {counts})")
     else:
-        print("  dump: none (the header is damaged, so no table could be read)")
-    for line in report.unreadable:
+        print(f"  dump: {report.dump}; rows saved in it, table by table:")
+        for table, count in report.tables.items():
+            print(f"    {table}: {_saved(count)}")
+    for line in report.unreadable[:_SHOWN]:
         print(f"  could not read: {line}")
+    if len(report.unreadable) > _SHOWN:
+        print(f"  could not read: … and {len(report.unreadable) - _SHOWN} more (comments in the dump)")
+    print(f"  note: {NOT_DETECTED}")
     if not report.healthy:
         print("  to restore: stop the desk; move desk.sqlite3, desk.sqlite3-wal and desk.sqlite3-shm "
               "out of the data dir; put a backup (or a database rebuilt from the dump) in its place; "
               "start the desk. Step by step: docs/storage.md, \"Restoring\".")
     return 0 if report.healthy else 1
+
+
+#: How many "could not read" lines doctor prints; the dump has them all.
+_SHOWN = 10
+
+
+def _saved(count: TableCount) -> str:
+    """"all 40 saved", "120 of 240 saved, 120 lost (ids 121-240)", or what cannot be known."""
+    if count.complete and count.known == count.saved:
+        return f"all {count.saved} saved"
+    if count.complete:
+        lost = count.known - count.saved
+        return f"{count.saved} of {count.known} saved, {lost} lost ({_ids(count.lost_ids)})"
+    if count.known > count.saved:
+        return (f"{count.saved} saved of at least {count.known}; at least {count.known - count.saved} "
+                f"lost ({_ids(count.lost_ids)}), how many more is not known")
+    return f"{count.saved} saved; some were lost, how many is not known"
+
+
+def _ids(ids: list[int], shown: int = 6) -> str:
+    """Rowids as ranges: "ids 3, 7-9, 12-40"."""
+    ranges: list[tuple[int, int]] = []
+    for n in ids:
+        if ranges and n == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], n)
+        else:
+            ranges.append((n, n))
+    text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges[:shown])
+    more = f", … ({len(ranges) - shown} more ranges)" if len(ranges) > shown else ""
+    return f"ids {text}{more}"
 
 
 def libanswers_command(args: argparse.Namespace, settings: Settings) -> int:

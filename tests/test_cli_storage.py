@@ -56,7 +56,9 @@ def assert_refused(result: subprocess.CompletedProcess[str], *names: str) -> Non
         assert name in result.stderr, (name, result.stderr)
 
 
-async def _serve(tmp: Path, data: Path) -> tuple[asyncio.subprocess.Process, str]:
+async def _serve(tmp: Path, data: Path,
+                 said: list[str] | None = None) -> tuple[asyncio.subprocess.Process, str]:
+    """Start `serve` on port 0; its URL, and in `said` every line it printed before it."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "libchat_tui.cli", "serve", "--port", "0", "--data-dir", str(data),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=_env(tmp / "config.toml"),
@@ -69,6 +71,8 @@ async def _serve(tmp: Path, data: Path) -> tuple[asyncio.subprocess.Process, str
             found = re.search(r"desk at (ws://\S+?)\s", line)
             if found:
                 return proc, found.group(1)
+            if said is not None:
+                said.append(line)
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> int:
@@ -166,6 +170,39 @@ async def test_read_only_database_is_one_line(tmp_path: Path) -> None:
     assert_refused(result, str(db), "read-only")
 
 
+def _full_disk_prefix(mount: Path, db: Path) -> list[str]:
+    """A prefix that runs a command with `mount` a full 1 MiB tmpfs holding a copy of `db`.
+
+    The tmpfs is mounted in a private mount namespace (unshare), so it exists only for that
+    one command and goes with it, however the command ends: nothing to unmount, no root
+    left mounted. Skips where mount namespaces are not available.
+    """
+    unshare = shutil.which("unshare")
+    if sys.platform != "linux" or unshare is None:
+        pytest.skip("needs Linux's unshare to mount a private tmpfs")
+    namespace = [unshare, "--mount"]
+    if os.geteuid() != 0:
+        namespace[1:1] = ["--user", "--map-root-user"]
+    probe = subprocess.run([*namespace, "true"], capture_output=True, timeout=30)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot make a mount namespace here: {probe.stderr.decode().strip()}")
+    script = ('set -e; mount -t tmpfs -o size=1m tmpfs "$1"; mkdir -m 700 "$1/data"; '
+              'cp "$2" "$1/data/desk.sqlite3"; cat /dev/zero > "$1/filler" 2>/dev/null || true; '
+              'shift 2; exec "$@"')
+    return [*namespace, "sh", "-c", script, "sh", str(mount), str(db)]
+
+
+async def test_full_disk_at_start_says_the_disk_is_full(tmp_path: Path) -> None:
+    db = await _database(tmp_path / "made", rows=50)
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    prefix = _full_disk_prefix(mount, db)
+    result = run_cli("serve", "--port", "0", "--data-dir", str(mount / "data"), tmp=tmp_path, prefix=prefix)
+    assert_refused(result, str(mount / "data"), "is full", "bytes free")
+    assert "disk I/O error" not in result.stderr
+    assert not any(mount.iterdir())  # the tmpfs went with the command
+
+
 def test_unwritable_token_dir_is_one_line(tmp_path: Path) -> None:
     prefix = _as_plain_user()
     config_dir = tmp_path / "config"
@@ -251,3 +288,42 @@ async def test_doctor_reports_keeps_a_copy_and_dumps_what_it_can(tmp_path: Path)
 
     nothing = run_cli("doctor", "--data-dir", str(tmp_path / "empty"), tmp=tmp_path)
     assert_refused(nothing, str(tmp_path / "empty" / "desk.sqlite3"))
+
+
+async def test_doctor_on_a_read_only_data_dir_says_where_it_would_write(tmp_path: Path) -> None:
+    prefix = _as_plain_user()
+    data = tmp_path / "data"
+    await _database(data, rows=20)
+    data.chmod(0o500)
+    out = tmp_path / "elsewhere"
+    try:
+        before = sorted(os.listdir(data))
+        nowhere = run_cli("doctor", "--data-dir", str(data), tmp=tmp_path, prefix=prefix)
+        elsewhere = run_cli("doctor", "--data-dir", str(data), "--out", str(out), tmp=tmp_path, prefix=prefix)
+        after = sorted(os.listdir(data))
+    finally:
+        data.chmod(0o700)
+    assert_refused(nowhere, "not writable", f"{data}/doctor-", "--out")  # where, and what to do
+    assert "Traceback" not in elsewhere.stdout + elsewhere.stderr, elsewhere.stderr
+    assert elsewhere.returncode == 0, (elsewhere.stdout, elsewhere.stderr)
+    assert "integrity: ok" in elsewhere.stdout and "events 20" in elsewhere.stdout
+    assert (out / "desk-dump.sql").stat().st_size > 0
+    assert after == before  # doctor left the data dir as it was
+
+
+async def test_serve_beside_a_rescued_copy_tells_the_operator(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store = Store(data / "desk.sqlite3")
+    await store.open()
+    await store.write(_event(1))
+    for suffix in ("", "-wal", "-shm"):
+        store.path.with_name(store.path.name + suffix).unlink(missing_ok=True)
+    await store.close()  # the desk rescues what it had: desk-rescued-TIMESTAMP.sqlite3
+    [rescued] = data.glob("desk-rescued-*.sqlite3")
+
+    said: list[str] = []
+    proc, _url = await _serve(tmp_path, data, said)
+    assert await _stop(proc) == 0
+    told = [line for line in said if str(rescued) in line]
+    assert told, said
+    assert "ERROR" in told[0] and "new, empty" in told[0] and "Restoring" in told[0]

@@ -173,6 +173,75 @@ async def test_replaced_database_is_noticed_and_left_untouched(
     assert _seqs(rescued) == [1, 2, 3]
 
 
+async def test_a_desk_started_beside_a_rescued_copy_says_so_until_it_is_moved(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "data" / "desk.sqlite3"
+    first = Store(db)
+    await first.open()
+    await first.write(_event(1))
+    for suffix in ("", "-wal", "-shm"):
+        db.with_name(db.name + suffix).unlink(missing_ok=True)
+    await first.close()
+    [rescued] = _rescued(db.parent)
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="libchat_tui.backend.store"):
+        restarted = Store(db)  # a restart: the database is gone, an empty one is made
+        await restarted.open()
+        await restarted.close()
+    [said] = [r for r in caplog.records if str(rescued) in r.getMessage()]
+    assert said.levelno == logging.ERROR and restarted.rescued == [rescued]
+    assert "new, empty" in said.getMessage() and "Restoring" in said.getMessage()
+    assert str(db) in said.getMessage()  # where the rescued copy goes
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="libchat_tui.backend.store"):
+        restored = Store(db)  # restored some other way (a backup): the copy is still there
+        await restored.open()
+        await restored.write(_event(1))
+        await restored.close()
+        again = Store(db)
+        await again.open()
+        await again.close()
+    [said] = [r for r in caplog.records if r.levelno >= logging.WARNING and str(rescued) in r.getMessage()
+              and "move it out" in r.getMessage()]
+    assert said.levelno == logging.WARNING
+
+    shutil.move(rescued, tmp_path / "kept.sqlite3")  # moved out of the data dir: quiet again
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="libchat_tui.backend.store"):
+        quiet = Store(db)
+        await quiet.open()
+        await quiet.close()
+    assert not caplog.records and quiet.rescued == []
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "needs a change outside the storage files: PatronConnection.closed (backend/patron_connection.py) "
+    "lets the StorageError of patrons.connection_lost escape to websockets, which logs it with a "
+    "traceback; catching DomainError there turns this green (then remove this marker)"))
+async def test_a_patron_leaving_after_the_file_was_deleted_logs_no_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from desk_ids import desk_id
+    from wire import join, librarian
+
+    async with Backend(data_dir=tmp_path / "data", clock=FakeClock(), token="t") as backend:
+        lib, _ = await librarian(backend.url, backend.token)
+        pat, joined = await join(backend.url)
+        await lib.ok("accept", chat_id=desk_id(backend, joined))
+        for suffix in ("", "-wal", "-shm"):
+            backend.store.path.with_name(backend.store.path.name + suffix).unlink(missing_ok=True)
+        caplog.set_level(logging.WARNING)
+        await pat.close()  # the desk records the disconnect: the write that finds the file gone
+        await _until(lambda: backend.store.lost is not None)
+        await lib.close()
+    # Leaving the block stopped the desk, which waits for every connection handler to finish.
+    assert not [r for r in caplog.records if r.exc_info], caplog.text
+    assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 1, caplog.text
+
+
 # --- no start on a damaged database ----------------------------------------------------
 
 

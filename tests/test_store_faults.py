@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from desk_ids import desk_id
 from wire import join, librarian
 
 from libchat_tui.backend.runtime import Backend
+from libchat_tui.backend.store import Outcome, Tx
 
 
 def _snapshot(backend: Backend) -> dict[str, list[tuple]]:  # type: ignore[type-arg]
@@ -68,3 +70,34 @@ async def test_failed_commit_fails_the_batch_and_keeps_serving(backend: Backend)
     assert _snapshot(backend) == before
     note = await lib.ok("note", chat_id=desk_id(backend, joined), text="Follow up about ILL")
     assert note["note"]["text"] == "Follow up about ILL"
+
+
+async def test_a_full_database_fails_the_write_naming_the_disk_and_recovers(backend: Backend) -> None:
+    """A real SQLITE_FULL: the writer's connection is capped at the pages it has (max_page_count)."""
+    lib, _ = await librarian(backend.url, backend.token)
+    _pat, joined = await join(backend.url)
+    chat_id = desk_id(backend, joined)
+    before = _snapshot(backend)
+
+    def cap(pages: str) -> Callable[[Tx], Outcome]:
+        def work(tx: Tx) -> Outcome:
+            tx.execute(f"PRAGMA max_page_count = {pages}")
+            return Outcome()
+
+        return work
+
+    await backend.store.write(cap(str(await _page_count(backend))))
+    reply = await lib.request("note", chat_id=chat_id, text="Follow up about ILL. " + "x" * 9000)
+    assert reply["code"] == "storage_error" and "nothing was changed" in reply["message"]
+    assert "full" in reply["message"] and "bytes free" in reply["message"]
+    assert str(backend.data_dir) in reply["message"]  # which disk to free
+    assert "database or disk is full" not in reply["message"]  # SQLite's words, not ours
+    assert _snapshot(backend) == before
+
+    await backend.store.write(cap("1073741823"))  # room again: the desk saves again
+    note = await lib.ok("note", chat_id=chat_id, text="Follow up about ILL. " + "x" * 9000)
+    assert note["note"]["text"].startswith("Follow up about ILL.")
+
+
+async def _page_count(backend: Backend) -> int:
+    return int(await backend.store.read(lambda conn: conn.execute("PRAGMA page_count").fetchone()[0]))

@@ -4,7 +4,9 @@
 second desk on the same dir (another `serve`, or a console's embedded desk) refuses to
 start instead of fighting the first over the file. `check_dir` and `check_database`
 turn the ways a data dir can be unusable into one `DataDirError` line naming the path and
-what to do. `identity` is how the store notices its database was deleted or replaced.
+what to do. `identity` is how the store notices its database was deleted or replaced,
+`rescued_copies` how it notices, at the next start, the copy it made then. `is_disk_full`
+tells a full disk behind SQLite's "disk I/O error" apart, so the message can say so.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ def check_dir(data_dir: Path) -> None:
         raise DataDirError(f"cannot create the data dir {data_dir}: a parent is a file ({exc.filename}); "
                            "pass --data-dir with a directory") from exc
     except OSError as exc:
+        if is_disk_full(exc, data_dir):
+            raise DataDirError(f"cannot create the data dir {data_dir}: {full_message(data_dir)}; "
+                               "free some space there or pass --data-dir") from exc
         raise DataDirError(f"cannot create the data dir {data_dir} ({_reason(exc)}); "
                            "create it yourself or pass --data-dir with a writable directory") from exc
     if not os.access(data_dir, os.W_OK | os.X_OK):
@@ -93,11 +98,87 @@ def header_problem(header: bytes) -> str | None:
         return None
     if not header.startswith(SQLITE_MAGIC):
         return "its header is not an SQLite header"
-    page_size = int.from_bytes(header[16:18], "big") if len(header) == HEADER_SIZE else 0
-    page_size = 65536 if page_size == 1 else page_size
-    if page_size < 512 or page_size > 65536 or page_size & (page_size - 1):
+    if len(header) < HEADER_SIZE:
+        return f"the file is cut short: it ends {len(header)} bytes into its {HEADER_SIZE}-byte header"
+    if header_page_size(header) is None:
         return "its header has an impossible page size"
     return None
+
+
+def header_page_size(header: bytes) -> int | None:
+    """The page size a database header records (None: no whole header, or an impossible size)."""
+    if len(header) < HEADER_SIZE:
+        return None
+    size = int.from_bytes(header[16:18], "big")
+    size = 65536 if size == 1 else size
+    if size < 512 or size > 65536 or size & (size - 1):
+        return None
+    return size
+
+
+def header_page_count(header: bytes) -> int | None:
+    """The database size in pages a header records, if it is one SQLite believes.
+
+    SQLite trusts the count at offset 28 only when it is not zero and the change counter
+    (offset 24) equals the version-valid-for number (offset 92); otherwise it goes by the
+    file's size. A file shorter than a count it believes is refused as malformed.
+    """
+    if len(header) < HEADER_SIZE:
+        return None
+    pages = int.from_bytes(header[28:32], "big")
+    if pages == 0 or header[24:28] != header[92:96]:
+        return None
+    return pages
+
+
+#: Below this many free bytes, an I/O error writing the database is taken for a full disk.
+NEARLY_FULL = 1 << 20
+
+
+def free_bytes(path: Path) -> int | None:
+    """Bytes an ordinary user may still write on the filesystem holding `path` (None: unknown)."""
+    for candidate in (path, *path.parents):
+        try:
+            st = os.statvfs(candidate)
+        except OSError:
+            continue
+        return st.f_bavail * st.f_frsize
+    return None
+
+
+def is_disk_full(exc: BaseException | None, where: Path) -> bool:
+    """Whether `exc`, or an error that caused it, is the disk holding `where` running out of room.
+
+    ENOSPC, EDQUOT and SQLITE_FULL say so; SQLite reports some writes that fail for want of
+    room only as "disk I/O error" (SQLITE_IOERR_*, e.g. growing the -shm file), so an I/O
+    error while fewer than NEARLY_FULL bytes are free counts too.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(exc, sqlite3.Error):
+            name = getattr(exc, "sqlite_errorname", "") or ""
+            if name == "SQLITE_FULL":
+                return True
+            if name.startswith("SQLITE_IOERR"):
+                free = free_bytes(where)
+                if free is not None and free < NEARLY_FULL:
+                    return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def full_message(where: Path) -> str:
+    """"the disk holding DIR is full (N bytes free)", or why it refuses although it has room."""
+    free = free_bytes(where)
+    if free is None:
+        return f"the disk holding {where} is full"
+    if free < NEARLY_FULL:
+        return f"the disk holding {where} is full ({free:,} bytes free)"
+    return (f"the disk holding {where} refuses to take more although it has {free:,} bytes free "
+            "(a disk quota or a size limit is full)")
 
 
 def corrupt_message(path: Path, detail: str) -> str:
@@ -192,8 +273,9 @@ def open_failure(path: Path, exc: sqlite3.Error) -> DataDirError:
     if name.startswith("SQLITE_READONLY"):
         return DataDirError(f"the desk database {path} cannot be written ({exc}); make it and its "
                             "-wal and -shm files writable by this user, or pass --data-dir")
-    if name == "SQLITE_FULL":
-        return DataDirError(f"the disk holding {path} is full; free some space and start the desk again")
+    if is_disk_full(exc, path.parent):
+        return DataDirError(f"{full_message(path.parent)}, so the desk cannot start on {path}; "
+                            "free some space there and start the desk again")
     if name == "SQLITE_CANTOPEN":
         return DataDirError(f"cannot open the desk database {path} ({exc}); check that this user can "
                             "read and write it and its directory")
@@ -204,6 +286,14 @@ def open_failure(path: Path, exc: sqlite3.Error) -> DataDirError:
 
 
 JOURNAL_SUFFIXES = ("-wal", "-shm")
+
+
+def rescued_copies(path: Path) -> list[Path]:
+    """The `desk-rescued-*.sqlite3` copies beside the database at `path`, oldest first."""
+    try:
+        return sorted(path.parent.glob(f"{path.stem}-rescued-*.sqlite3"))
+    except OSError:
+        return []
 
 
 def journal_identities(path: Path) -> dict[str, FileIdentity | None]:

@@ -8,14 +8,17 @@ acknowledged only after its write is committed, memory never runs ahead of the d
 event sequence numbers follow commit order with no gaps.
 
 A work function that raises is rolled back to its savepoint and changes nothing; a
-commit that fails (disk full, database locked) fails the whole batch with StorageError.
+commit that fails (disk full, database locked) fails the whole batch with StorageError, and
+so does a statement after which SQLite rolled back the whole transaction itself (it does for
+a full disk). A full disk is named as such, with the directory and the bytes free.
 
 Opening takes the data dir's lock (one desk per dir), refuses a damaged database, and
 records the file's identity; before each batch commits, one `os.stat` checks that the
 file at the path is still the one being written. If it was deleted or replaced, the batch
 is rolled back and fails, what was acknowledged before is copied out of the orphaned file
 into a `desk-rescued-*.sqlite3` beside it, the store acknowledges nothing more, and it
-says so once in the log. The whole contract is in docs/storage.md.
+says so once in the log. A desk that starts beside such a rescued copy says so loudly
+(ERROR if it starts on an empty record). The whole contract is in docs/storage.md.
 """
 
 from __future__ import annotations
@@ -43,11 +46,14 @@ from .datadir import (
     check_database,
     check_dir,
     forget_own_journal,
+    full_message,
     identity,
+    is_disk_full,
     journal_identities,
     open_failure,
     quick_check,
     rescue,
+    rescued_copies,
     stamp,
 )
 from .schema import SCHEMA
@@ -130,6 +136,8 @@ class Store:
         self._journal: dict[str, FileIdentity | None] = {}
         #: Set (once, never cleared) when the file at the path is no longer the one open.
         self.lost: str | None = None
+        #: `desk-rescued-*.sqlite3` copies found beside the database when it opened.
+        self.rescued: list[Path] = []
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -159,6 +167,9 @@ class Store:
         row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
         self._next_seq = int(row[0]) + 1
         self._published_seq = self._next_seq - 1
+        self.rescued = rescued_copies(self.path)
+        if self.rescued:
+            self._say_rescued(empty=self._next_seq == 1)
         self._writer = threading.Thread(
             target=self._write_loop, args=(conn,), name="libchat-store-write", daemon=True
         )
@@ -170,6 +181,9 @@ class Store:
             try:
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             except OSError as exc:
+                if is_disk_full(exc, self.path.parent):
+                    raise DataDirError(f"cannot create the desk database {self.path}: "
+                                       f"{full_message(self.path.parent)}; free some space there") from exc
                 raise DataDirError(f"cannot create the desk database {self.path} "
                                    f"({exc.strerror or exc}); make the data dir writable") from exc
         try:
@@ -189,6 +203,27 @@ class Store:
         self._identity = identity(self.path)
         self._journal = journal_identities(self.path)
         return conn
+
+    def _say_rescued(self, *, empty: bool) -> None:
+        """A rescued copy lies beside the database: the operator must hear of it at every start."""
+        newest = self.rescued[-1]
+        others = f" (and {len(self.rescued) - 1} older)" if len(self.rescued) > 1 else ""
+        if empty:
+            log.error(
+                "the desk started on a new, empty database %s, but the data dir holds a rescued copy "
+                "of the desk's record: %s%s, saved when the database was deleted or replaced under "
+                "a running desk. To bring that record back: stop the desk, move %s (and its -wal "
+                "and -shm) out of %s, move the rescued copy to %s, and start the desk again "
+                "(docs/storage.md, \"Restoring\"); what is saved before then is only in the new file.",
+                self.path, newest, others, self.path.name, self.path.parent, self.path,
+            )
+        else:
+            log.warning(
+                "the data dir %s holds a rescued copy of an earlier desk database: %s%s. If its "
+                "record has not been brought back, see docs/storage.md, \"Restoring\"; once it has "
+                "(or it is not needed), move it out of the data dir and this warning stops.",
+                self.path.parent, newest, others,
+            )
 
     async def close(self) -> None:
         """Finish every queued write, stop both threads, release the data dir."""
@@ -241,7 +276,12 @@ class Store:
                     stop = True
                     break
                 batch.append(nxt)
-            self._run_batch(conn, batch)
+            try:
+                self._run_batch(conn, batch)
+            except Exception as exc:  # never a dead writer with commands waiting on it
+                log.exception("the store's writer failed on a batch")
+                self._abandon(conn)
+                self._deliver_all_failed(batch, exc)
         if self.lost is None and identity(self.path) != self._identity:
             self._lose_file(conn)  # gone while idle: still keep what was acknowledged
         conn.close()
@@ -259,18 +299,26 @@ class Store:
             return
         for item in batch:
             seq_before = self._next_seq
-            conn.execute("SAVEPOINT cmd")
             try:
+                conn.execute("SAVEPOINT cmd")
                 outcome, replayed = self._run_item(conn, item)
                 conn.execute("RELEASE cmd")
                 done.append((item, outcome, replayed))
             except BaseException as exc:
-                conn.execute("ROLLBACK TO cmd")
-                conn.execute("RELEASE cmd")
+                if not conn.in_transaction:  # SQLite rolled the whole batch back (a full disk)
+                    self._next_seq = seq_at_start
+                    self._deliver_all_failed(batch, exc)
+                    return
+                try:
+                    conn.execute("ROLLBACK TO cmd")
+                    conn.execute("RELEASE cmd")
+                except sqlite3.Error as undo:
+                    self._abandon(conn)
+                    self._deliver_all_failed(batch, undo)
+                    return
                 self._next_seq = seq_before
                 if isinstance(exc, sqlite3.Error):
-                    log.error("store write failed: %s", exc)
-                    exc = StorageError(f"The desk could not save this ({exc}); nothing was changed.")
+                    exc = self._failure("store write failed", exc)
                 done.append((item, exc, False))
         if identity(self.path) != self._identity:  # the one os.stat of the batch
             with contextlib.suppress(sqlite3.Error):
@@ -324,17 +372,29 @@ class Store:
             "and start it again (docs/storage.md, \"Restoring\").", self.path, gone, kept, self.path,
         )
 
+    def _abandon(self, conn: sqlite3.Connection) -> None:
+        """Roll back whatever the writer has open and take event numbers from what is committed."""
+        with contextlib.suppress(sqlite3.Error):
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._next_seq = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]) + 1
+
+    def _failure(self, what: str, exc: BaseException) -> StorageError:
+        """Log one line for a failed write or commit; the StorageError its commands are answered with."""
+        if is_disk_full(exc, self.path.parent):
+            full = full_message(self.path.parent)
+            log.error("%s: %s (%s)", what, full, exc)
+            return StorageError(f"The desk could not save this: {full}; nothing was changed.")
+        log.error("%s: %s", what, exc)
+        return StorageError(f"The desk could not save this ({exc}); nothing was changed.")
+
     def _close_reader(self) -> None:
         if self._read_conn is not None:
             conn, self._read_conn = self._read_conn, None
             conn.close()
 
     def _deliver_all_failed(self, batch: list[_Item], exc: BaseException, *, quiet: bool = False) -> None:
-        if quiet and isinstance(exc, StorageError):
-            error = exc
-        else:
-            log.error("store commit failed: %s", exc)
-            error = StorageError(f"The desk could not save this ({exc}); nothing was changed.")
+        error = exc if quiet and isinstance(exc, StorageError) else self._failure("store commit failed", exc)
         assert self._loop is not None
         failed: list[tuple[_Item, Outcome | BaseException, bool]] = [(i, error, False) for i in batch]
         self._loop.call_soon_threadsafe(self._deliver, failed, None)
