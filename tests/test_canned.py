@@ -23,12 +23,12 @@ from libchat_tui.config import load_settings
 from libchat_tui.protocol import LIMITS
 from libchat_tui.team_settings import TeamSettings
 from libchat_tui.ui.app import LibChatApp
-from libchat_tui.ui.canned import expand
 from libchat_tui.ui.screens.canned_editor import CannedEditor
 from libchat_tui.ui.screens.canned_picker import CannedPicker
 from libchat_tui.ui.screens.confirm import Confirm
 from libchat_tui.ui.screens.dashboard import DashboardScreen
 from libchat_tui.ui.widgets.composer import CannedSuggestions, Composer, match, rank
+from libchat_tui.vocabulary import expand
 from libchat_tui.web.settings import WidgetSettings
 
 

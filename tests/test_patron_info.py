@@ -33,7 +33,8 @@ from libchat_tui.ui.screens.patron_edit import PatronEditScreen
 from libchat_tui.ui.screens.patron_ticket import PatronTicketScreen
 from libchat_tui.ui.widgets.chat_header import TYPING_TEXT, ChatHeader
 from libchat_tui.ui.widgets.chat_list import TYPING_MARK, ChatList
-from libchat_tui.ui.widgets.patron_panel import PatronPanel, short_browser
+from libchat_tui.ui.widgets.patron_panel import PatronPanel
+from libchat_tui.vocabulary import short_browser
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 PAGE = "https://library.example.edu/hours?campus=main"

@@ -36,15 +36,9 @@ from libchat_tui.plain.commands import SPECS, UsageError, help_lines, parse
 from libchat_tui.plain.events import Narrator
 from libchat_tui.plain.session import Refused
 from libchat_tui.plain.team import chosen_departments
-from libchat_tui.plain.wording import (
-    block_minutes,
-    close_missed_outcome,
-    expand,
-    minutes_words,
-    short_browser,
-    typed_reason,
-)
+from libchat_tui.plain.wording import block_minutes, close_missed_outcome, minutes_words, typed_reason
 from libchat_tui.team_settings import TeamSettings
+from libchat_tui.vocabulary import expand, short_browser
 
 TOKEN = "plain-team-token"
 ME = "ana"  # plain mode's librarian id (written into its data dir before it starts)

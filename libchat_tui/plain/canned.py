@@ -4,7 +4,7 @@ The same list and commands as the full console (ui/canned.py: ctrl+k and / in th
 the f7 editor): the desk keeps the team's canned messages (`hello`, then `canned`
 events), `save_canned` and `delete_canned` change them for everyone. A canned text goes
 only into a chat this librarian may write to (`Act.SEND`), with `{patron_name}`,
-`{librarian_name}` and `{library_name}` filled in (`wording.expand`). `/canned NAME`
+`{librarian_name}` and `{library_name}` filled in (`vocabulary.expand`). `/canned NAME`
 sends it and reads back what was sent (you did not type it); `/insert NAME` puts it at
 the prompt to edit first, as the full console puts it into the reply.
 """
@@ -15,9 +15,10 @@ from typing import Any
 
 from ..domain import Act, Chat, ChatState, DomainError, refusal
 from ..sanitize import clean, clean_name
+from ..vocabulary import expand, find_canned
 from .commands import Command
 from .session import Refused, Session
-from .wording import expand, find_canned, match_canned
+from .wording import match_canned
 
 NAME_CHARS = 40
 TEXT_CHARS = 2_000

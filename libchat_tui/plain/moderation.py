@@ -16,24 +16,18 @@ from typing import Any
 from ..client import CommandError
 from ..domain import FINISHED_STATES, Act, is_missed, parse_ts
 from ..sanitize import clean_name
+from ..vocabulary import DURATIONS, PRESETS, closable, dismiss_reason, missed_chats, until_text, where
 from .commands import Command
 from .events import one_line, patron
 from .session import Refused, Session
 from .team import refused_line
 from .wording import (
     DEFAULT_DURATION,
-    DURATIONS,
-    PRESETS,
     block_question,
-    closable,
     close_missed_outcome,
     close_missed_question,
-    dismiss_reason,
     minutes_words,
-    missed_chats,
     typed_reason,
-    until_text,
-    where,
 )
 
 #: The desk's limit on a dismiss or block reason.

@@ -17,11 +17,12 @@ from ..client import CommandError
 from ..domain import Act, Chat, ChatState, parse_ts
 from ..protocol import LIMITS, is_valid_email
 from ..sanitize import clean, clean_name
+from ..vocabulary import short_browser
 from .commands import Command
 from .events import one_line, patron
 from .session import Session
 from .team import refused_line
-from .wording import short_browser, waited
+from .wording import waited
 
 #: Said beside every e-mail a patron typed.
 NOT_PROOF = "typed by the patron: not proof of who they are"

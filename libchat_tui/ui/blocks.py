@@ -20,9 +20,10 @@ from textual.screen import Screen
 
 from ..domain import Act, Chat, may, parse_ts
 from ..sanitize import clean_name
+from ..vocabulary import until_text, where
 from .screens.block_dismiss import DismissScreen
-from .screens.block_list import BlocksScreen, where
-from .screens.block_patron import BlockScreen, until_text
+from .screens.block_list import BlocksScreen
+from .screens.block_patron import BlockScreen
 
 if TYPE_CHECKING:
     from .app import LibChatApp

@@ -12,46 +12,21 @@ plain text), and it lands in the composer to be edited. Nothing is sent until en
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from ..domain import Act, Chat, may
-from ..protocol import LIMITS
-from ..sanitize import clean, clean_name
+from ..sanitize import clean_name
+from ..vocabulary import expand
+from ..vocabulary import find_canned as find
 from .messages import DeskChanged
 from .widgets.composer import CannedSuggestions, Composer
 
 if TYPE_CHECKING:
     from .app import LibChatApp
     from .widgets.chat_pane import ChatPane
-
-#: `{name}` -> what it becomes; any other `{...}` stays as typed.
-PLACEHOLDERS = ("patron_name", "librarian_name", "library_name")
-_PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
-
-
-def expand(text: str, *, patron_name: str, librarian_name: str, library_name: str) -> str:
-    """A canned text with its placeholders filled in, made inert, on one line (the composer's).
-
-    One pass: a patron who calls themself "{librarian_name}" stays "{librarian_name}".
-    """
-    values = {
-        "patron_name": clean_name(patron_name, LIMITS["name"]),
-        "librarian_name": clean_name(librarian_name, LIMITS["name"]),
-        "library_name": clean_name(library_name, LIMITS["name"]) if library_name.strip() else "the library",
-    }
-    filled = _PLACEHOLDER.sub(lambda found: values[found.group(1)], text)
-    return clean(filled, single_line=True, max_len=LIMITS["message"])
-
-
-def find(messages: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
-    """The canned message called `name` (case aside), if the team still has it."""
-    folded = name.casefold()
-    return next((m for m in messages if str(m.get("name", "")).casefold() == folded), None)
-
 
 class CannedKeys(Screen[None]):
     """ctrl+k picks a canned message into the composer; f7 edits the team's list."""

@@ -10,43 +10,30 @@ outcome. No textual here: the dashboard asks and shows; this module decides and 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .. import protocol as p
 from ..client import CommandError
-from ..domain import Act, Chat, is_missed, may
+from ..vocabulary import closable, missed_chats
 
 if TYPE_CHECKING:
     from .app import LibChatApp
+
+__all__ = ["closable", "close_all", "outcome", "question"]
 
 #: At most this many of the desk's refusals are quoted in the outcome toast.
 REASONS_SHOWN = 2
 
 
-def closable(chats: Iterable[Chat], librarian_id: str, queued: Iterable[p.Command] = ()) -> list[Chat]:
-    """The missed chats this librarian may close now (the domain's rule), leaving out
-    those whose `close` already waits in the outbox."""
-    closing = {frame.chat_id for frame in queued if isinstance(frame, p.Close)}
-    return [chat for chat in chats
-            if is_missed(chat) and chat.id not in closing and may(chat, Act.CLOSE, librarian_id)]
-
-
-def chats(count: int) -> str:
-    """"1 missed chat", "7 missed chats"."""
-    return f"{count} missed chat{'s' if count != 1 else ''}"
-
-
 def question(count: int) -> str:
     """What the confirmation asks, with the exact count."""
     they = "They leave the dashboard; they stay" if count != 1 else "It leaves the dashboard; it stays"
-    return f"Close {chats(count)}? {they} in History."
+    return f"Close {missed_chats(count)}? {they} in History."
 
 
 def outcome(total: int, refusals: list[str]) -> str:
     """The one toast that reports a bulk close: everything closed, or what was refused and why."""
     if not refusals:
-        return f"Closed {chats(total)}."
+        return f"Closed {missed_chats(total)}."
     closed = total - len(refusals)
     reasons = list(dict.fromkeys(refusals))  # each distinct reason once, in order
     said = " ".join(reasons[:REASONS_SHOWN])

@@ -19,22 +19,14 @@ from textual.widgets import Button, Input, Label, RadioSet, Static
 
 from ...domain import Chat
 from ...sanitize import clean_name
+from ...vocabulary import PRESETS
+from ...vocabulary import dismiss_reason as reason
 from ..widgets.footer import KeyFooter
 from ..widgets.toggles import StateRadioButton
 from .dialog import KeepsTypedKeys
 
-#: The preset reasons; the last one ("Other") takes its words from the details.
-PRESETS: tuple[str, ...] = ("Spam", "Test chat", "Abusive", "Other")
 #: The longest details the dialog takes (with the preset, within the desk's 500).
 DETAILS_CHARS = 480
-
-
-def reason(preset: str, details: str) -> str:
-    """The reason as stored: "Spam", "Spam: links to a shop", or the details alone for Other."""
-    details = " ".join(details.split())
-    if preset == PRESETS[-1]:
-        return details
-    return f"{preset}: {details}" if details else preset
 
 
 class DismissScreen(KeepsTypedKeys, ModalScreen[str | None]):

@@ -20,9 +20,9 @@ from textual.widgets import DataTable, Label, Static
 
 from ...domain import Action, parse_ts
 from ...sanitize import clean, clean_name
+from ...vocabulary import until_text, where
 from ..messages import DeskChanged, ReportsWorkerFailures
 from ..widgets.footer import KeyFooter
-from .block_patron import until_text
 from .chat_record import ChatRecordScreen, ScreenKeys, when
 from .confirm import Confirm
 
@@ -33,15 +33,6 @@ if TYPE_CHECKING:
 def until(block: dict[str, Any], now: Any) -> str:
     at = parse_ts(block.get("until"))
     return "?" if at is None else until_text(at, now)
-
-
-def where(block: dict[str, Any]) -> str:
-    """What the block holds, in words: "address 203.0.113.7 or the same browser"."""
-    address = block.get("address")
-    held = [f"address {clean(str(address), single_line=True, max_len=60)}"] if address else []
-    if block.get("browser"):
-        held.append("the same browser")
-    return " or ".join(held) or "nowhere (the desk knew neither address nor browser)"
 
 
 def describe(block: dict[str, Any], now: Any) -> str:

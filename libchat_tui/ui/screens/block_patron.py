@@ -20,6 +20,7 @@ from textual.widgets import Button, Input, Label, RadioSet, Static
 
 from ...domain import Chat
 from ...sanitize import clean_name
+from ...vocabulary import DURATIONS, until_text
 from ..widgets.footer import KeyFooter
 from ..widgets.toggles import StateRadioButton
 from .dialog import KeepsTypedKeys
@@ -27,25 +28,9 @@ from .dialog import KeepsTypedKeys
 if TYPE_CHECKING:
     from ..app import LibChatApp
 
-#: The lengths a librarian picks from: (minutes, in words). The desk takes 1 min to 30 days.
-DURATIONS: tuple[tuple[int, str], ...] = ((60, "1 hour"), (24 * 60, "1 day"), (7 * 24 * 60, "7 days"),
-                                           (30 * 24 * 60, "30 days"))
 DEFAULT_DURATION = 1  # 1 day
 #: The longest reason the dialog takes (the desk's limit is 500).
 REASON_CHARS = 500
-
-
-def until_text(until: datetime, now: datetime) -> str:
-    """When a block ends, in local time, as a person says it: "15:05 today", "14:05
-    tomorrow", "Sat 5 Dec 14:05" (with the year when it is not this year's)."""
-    at, today = until.astimezone(), now.astimezone().date()
-    days = (at.date() - today).days
-    if days == 0:
-        return f"{at:%H:%M} today"
-    if days == 1:
-        return f"{at:%H:%M} tomorrow"
-    year = f" {at.year}" if at.year != today.year else ""
-    return f"{at:%a} {at.day} {at:%b}{year} {at:%H:%M}"
 
 
 def question(name: str, minutes: int, words: str, now: datetime) -> str:

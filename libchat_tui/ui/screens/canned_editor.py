@@ -24,7 +24,7 @@ from textual.widgets.option_list import Option
 
 from ...domain import parse_ts
 from ...sanitize import clean, clean_name
-from ..canned import PLACEHOLDERS
+from ...vocabulary import PLACEHOLDERS
 from ..messages import DeskChanged, ReportsWorkerFailures
 from ..submit import Submission, submit
 from .canned_picker import PREVIEW

@@ -11,7 +11,6 @@ cleaned `Content`, never markup.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
@@ -25,40 +24,13 @@ from textual.widgets.option_list import Option
 
 from ...domain import Chat, ChatState, parse_ts
 from ...sanitize import clean, clean_name
+from ...vocabulary import short_browser
 from ..badges import badge, duration
 
 #: Label column of the details.
 LABEL_WIDTH = 9
 #: The most of the page's address shown (it wraps under its label).
 PAGE_SHOWN = 200
-#: Browsers (user-agent token -> name), in the order they must be tried: Edge and Opera
-#: say "Chrome" too, Chrome says "Safari", Firefox on iOS says "FxiOS".
-_BROWSERS = (("Edg", "Edge"), ("EdgA", "Edge"), ("EdgiOS", "Edge"), ("OPR", "Opera"),
-             ("SamsungBrowser", "Samsung Internet"), ("FxiOS", "Firefox"), ("Firefox", "Firefox"),
-             ("CriOS", "Chrome"), ("HeadlessChrome", "Headless Chrome"), ("Chrome", "Chrome"),
-             ("Version", "Safari"))
-#: Systems (user-agent text -> name); iPhones say "like Mac OS X", Android says "Linux".
-_SYSTEMS = (("iPhone", "iOS"), ("iPad", "iPadOS"), ("Android", "Android"), ("CrOS", "ChromeOS"),
-            ("Windows", "Windows"), ("Mac OS X", "macOS"), ("Macintosh", "macOS"), ("Linux", "Linux"))
-
-
-def short_browser(agent: str | None) -> str:
-    """A user agent as a person says it: "Firefox 128 on Windows"; unknown ones shortened."""
-    if not agent or not agent.strip():
-        return "not sent"
-    text = clean(agent, single_line=True, max_len=300)
-    name = ""
-    for token, said in _BROWSERS:
-        found = re.search(rf"\b{token}/(\d+)", text)
-        if found is not None and (said != "Safari" or "Safari/" in text):
-            name = f"{said} {found.group(1)}"
-            break
-    system = next((said for token, said in _SYSTEMS if token in text), "")
-    if name and system:
-        return f"{name} on {system}"
-    return name or system or clean(text, single_line=True, max_len=60)
-
-
 def waited(chat: Chat, now: datetime) -> str:
     """How long the patron waited for a librarian: "2 min", "still waiting: 45 s", "never
     accepted"."""
