@@ -58,6 +58,13 @@ class Limits:
     patron_invalid_frames: int = 30
     #: Seconds between two typing signals of one patron passed on to librarians.
     typing_interval: float = 0.5
+    #: Bytes all patron connections together may hold in the desk (frames read and not yet
+    #: answered, a frame still arriving, replies not yet sent); beyond, the connections
+    #: holding the most are closed (1013) until a quarter of it is free again.
+    patron_memory_total: int = 64 * 1024 * 1024
+    #: Patron commands the desk works on at once, all patrons together; the others wait,
+    #: unread, so a librarian's command never queues behind more patron work than this.
+    patron_commands_at_once: int = 4
 
     #: Failed librarian logins per client address per minute, then HTTP 429.
     login_failures_per_minute: int = 5

@@ -239,6 +239,15 @@ class DeskModel:
         """Chats waiting in departments I do not monitor (counted, not listed)."""
         return sum(1 for c in self.chats.values() if c.state is ChatState.WAITING and not self.mine_to_see(c))
 
+    def unstaffed(self) -> list[str]:
+        """Departments nobody online monitors: patrons there are offered the offline form
+        (by the roster; a desk older than `monitor` in it counts everyone for every one)."""
+        if len(self.departments) < 2:
+            return []
+        online = [e for e in self.librarians if e.get("state") == "online"]
+        return [d for d in self.departments
+                if not any(d in e.get("monitor", self.departments) for e in online)]
+
     def counts(self) -> tuple[int, int]:
         """(waiting in my departments, active) on the desk."""
         waiting = sum(1 for c in self.chats.values() if c.state is ChatState.WAITING and self.mine_to_see(c))

@@ -403,6 +403,9 @@ class PatronConsole:
         if question is None:
             return await self.quit()
         try:
+            online = await self.session.status(department)
+            if online == 0:  # nobody who answers here is online: a ticket, not a queue
+                return await self.leave_a_ticket(name, email, question, department)
             await self.session.join(name, email or None, question, department=department)
         except PatronError as exc:
             self.say(f"Could not start the chat: {exc.message}")
@@ -410,6 +413,20 @@ class PatronConsole:
         self.say(f"[{hhmm(None)}] You are in the queue; "
                  "a librarian will be with you shortly. Type /quit to leave.")
         return await self.chat()
+
+    async def leave_a_ticket(self, name: str, email: str | None, question: str,
+                             department: str | None) -> int:
+        """Nobody is online to answer: the question goes to the library as a ticket."""
+        where = f" for {department}" if department else ""
+        self.say(f"Nobody{where} is online to chat right now. Leave your question and the "
+                 "library will answer by e-mail.")
+        if not email:
+            email = await self.ask_until("Your e-mail (needed for the answer): ", _check_required_email)
+            if email is None:
+                return await self.quit()
+        ticket = await self.session.offline_ticket(name, email, question)
+        self.say(f"Thank you. Your question is ticket #{ticket}; the library will write to {email}.")
+        return 0
 
     async def chat(self) -> int:
         """Chat until it ends or the patron leaves. A drop is resumed in the background,
@@ -648,6 +665,13 @@ def _check_ticket_email(answer: str) -> str | None:
     if not answer or is_valid_email(answer):
         return None
     return "That does not look like an e-mail address (name@example.edu)."
+
+
+def _check_required_email(answer: str) -> str | None:
+    """An e-mail address the answer can go to (required here)."""
+    if answer and is_valid_email(answer):
+        return None
+    return "An e-mail address is needed (name@example.edu): it is where the answer goes."
 
 
 def _check_question(answer: str) -> str | None:

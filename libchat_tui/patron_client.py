@@ -197,11 +197,12 @@ class PatronSession:
 
     # --- the patron's actions --------------------------------------------------------
 
-    async def status(self) -> int:
-        """How many librarians are online (0: offer the offline form instead)."""
+    async def status(self, department: str | None = None) -> int:
+        """How many librarians who answer `department` (None: the desk's default) are online
+        (0: offer the offline form instead)."""
         if not self.connected:
             await self._open()
-        result = await self._command(self._new(p.Status))
+        result = await self._command(self._new(p.Status, department=department))
         return int(result.get("librarians_online", 0))
 
     async def join(self, name: str, email: str | None, question: str,

@@ -25,6 +25,7 @@ from wire import join, librarian
 from libchat_tui.backend.clock import FakeClock
 from libchat_tui.backend.runtime import Backend
 from libchat_tui.domain import TRANSITIONS, Action, ChatState
+from libchat_tui.protocol.codec import nested_deeper_than
 
 TYPES = ["accept", "send", "end", "close", "note", "create_ticket", "close_ticket", "save_analytics",
          "transcript", "history", "tickets", "stats", "typing", "hello", "join", "message", "leave",
@@ -34,7 +35,16 @@ values = st.one_of(
     st.text(max_size=30), st.sampled_from(["a@b.co", "bad@", "", "Chat", "2026-11-28", "open"]),
     st.lists(st.integers(0, 3), max_size=3), st.dictionaries(st.text(max_size=8), st.integers(), max_size=3),
 )
+#: Frames nested deeper than anything a decoder should recurse into (or just past the limit).
+deep_frames = st.builds(
+    lambda opener, closer, levels, where: where.format(opener * levels + closer * levels),
+    st.sampled_from(["[", '{"k":']), st.sampled_from(["]", "}", ""]),
+    st.sampled_from([31, 32, 33, 1_000, 5_000]),
+    st.sampled_from(['{{"type": "join", "id": "d", "name": {}}}', '{{"type": "message", "x": {}, "id": "d"}}',
+                     '{{"type": "typing", "id": {}}}', "{}"]),
+)
 frames = st.one_of(
+    deep_frames,
     st.fixed_dictionaries(
         {"type": st.sampled_from(TYPES)},
         optional={"id": st.one_of(st.text(min_size=1, max_size=8), st.integers(), st.none()),
@@ -112,7 +122,7 @@ def _has_id(frame: str | bytes) -> bool:
         return False
     try:
         data = json.loads(frame)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(data, dict) and isinstance(data.get("id"), str) and 0 < len(data["id"]) <= 64 \
         and isinstance(data.get("type"), str)
@@ -133,3 +143,29 @@ async def test_unauthenticated_garbage_handshakes_are_refused(tmp_path: Path) ->
                     await ws.close()
             except Exception as exc:  # refused at the HTTP level
                 assert "HTTP" in str(exc) or "status" in str(exc).lower()
+
+
+# --- the depth scan, against Python's own idea of the nesting -------------------------------
+
+_tricky = st.text(alphabet='[]{}"\\ab\u00e9\u2028\U0001f600', max_size=6)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | _tricky,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_tricky, inner, max_size=3),
+    max_leaves=40,
+)
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    return 0
+
+
+@settings(max_examples=400, deadline=None)
+@given(json_values, st.integers(0, 12), st.booleans(), st.sampled_from([None, 1]))
+def test_the_depth_scan_is_exact_for_any_json(value: Any, limit: int, ascii_only: bool,
+                                              indent: int | None) -> None:
+    text = json.dumps(value, ensure_ascii=ascii_only, indent=indent)
+    assert nested_deeper_than(text, limit) == (_depth(value) > limit), text

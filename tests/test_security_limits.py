@@ -24,6 +24,7 @@ from wire import Peer, librarian
 
 from libchat_tui.backend.clock import FakeClock
 from libchat_tui.backend.limits import (
+    Holdings,
     Limits,
     LogThrottle,
     SlidingWindow,
@@ -173,6 +174,65 @@ async def test_patron_bytes_are_rate_limited(tmp_path: Path) -> None:
         assert time.monotonic() - start >= 0.9 * (50_000 - burst) / rate
 
 
+# --- nesting, and frames that outgrow a client --------------------------------------------------
+
+
+def _deep(levels: int) -> str:
+    """A command whose `name` nests `levels` lists: `levels + 1` deep with the frame's own
+    object (1,000 levels: 6 KB)."""
+    return '{"type": "join", "id": "deep", "name": ' + "[" * levels + "]" * levels + "}"
+
+
+async def test_deeply_nested_json_gets_an_error_and_one_log_line_per_address(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    too_deep = "The frame nests objects and lists too deeply (at most 32 levels)."
+    async with desk(tmp_path) as backend:
+        lib, _ = await librarian(backend.url, backend.token)
+        for address in ("127.0.0.2", "127.0.0.3"):
+            ws = await open_from(backend, address)
+            for frame in (_deep(1_000), _deep(5_000), "[" * 6_000, '{"a":' * 1_500, _deep(32)):
+                await ws.send(frame)
+                reply = json.loads(await ws.recv())
+                assert (reply["type"], reply["code"], reply["message"]) == ("error", "too_deep", too_deep)
+                assert reply["id"] == ("deep" if frame.startswith('{"type"') else None)
+            # 32 levels are not too deep: answered as usual. The connection is still served.
+            await ws.send(_deep(31))
+            assert json.loads(await ws.recv())["code"] == "invalid_field"
+            await ws.send(json.dumps({"type": "status", "id": "s"}))
+            assert json.loads(await ws.recv())["type"] == "ack"
+        # The same from a console: an error, and the console stays online.
+        await lib.raw(_deep(1_000).replace('"join"', '"history"'))
+        reply = await lib.orphan()
+        assert (reply["id"], reply["code"]) == ("deep", "too_deep")
+        await lib.ok("history")
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    lines = [r.getMessage() for r in caplog.records if "nested deeper" in r.getMessage()]
+    assert lines == [f"refused a patron frame from 127.0.0.{n}: nested deeper than 32 levels" for n in (2, 3)]
+
+
+async def test_a_patron_transcript_always_fits_in_one_frame(tmp_path: Path) -> None:
+    async with desk(tmp_path) as backend:
+        lib, _ = await librarian(backend.url, backend.token)
+        pat = await patron_from(backend, "127.0.0.2")
+        joined = await pat.ok("join", name="M", question=QUESTION)
+        chat_id = desk_id(backend, joined)
+        await lib.ok("accept", chat_id=chat_id)
+        line = "The census volumes are on the third floor. " * 90  # 3,960 characters
+        for n in range(300):  # 1.2 MB of lines: more than a patron's client takes in one frame
+            await lib.ok("send", chat_id=chat_id, text=f"{n}: {line}")
+        # The patron's client accepts frames of at most 1 MiB (the websockets default).
+        result = await pat.ok("transcript")
+        assert result["omitted"]["messages"] > 0
+        numbers = [int(m["text"].split(":")[0]) for m in result["messages"] if m["sender"] == "librarian"]
+        assert numbers == list(range(300 - len(numbers), 300))  # the newest lines, in order
+        assert len(json.dumps(result)) < 1024 * 1024
+        # Resuming from the start is cut the same way.
+        again = await patron_from(backend, "127.0.0.3")
+        resumed = await again.ok("resume", token=joined["resume_token"], last_message_id=0)
+        assert resumed["omitted"]["messages"] > 0 and resumed["messages"][-1]["text"].startswith("299: ")
+
+
 # --- behind a reverse proxy -------------------------------------------------------------------
 
 
@@ -232,6 +292,17 @@ async def test_patron_connections_that_never_join_are_closed(tmp_path: Path) -> 
         assert await closed_with(typing_only) == (1008, "join required")
         # Its deadline passed before the silent one's: having said `status`, it stays.
         assert (await talking.ok("status"))["librarians_online"] == 0
+
+
+async def test_the_join_deadline_holds_while_a_connection_waits_for_its_allowance(tmp_path: Path) -> None:
+    async with desk(tmp_path, join_timeout=0.5, patron_frames_per_second=0.5,
+                    patron_frame_burst=1) as backend:
+        ws = await open_from(backend, "127.0.0.2")
+        start = time.monotonic()
+        for _ in range(4):  # the first is free, each of the others waits 2 s for its turn
+            await ws.send(json.dumps({"type": "typing"}))
+        assert await closed_with(ws) == (1008, "join required")
+        assert time.monotonic() - start < 1.5  # not after the queued signals (6 s)
 
 
 async def test_total_patron_connections_are_capped_with_503(tmp_path: Path) -> None:
@@ -376,6 +447,37 @@ def test_log_throttle_says_how_many_lines_it_held_back() -> None:
     assert throttle.allow("login 10.0.0.1") is None
     clock.now += 60
     assert throttle.allow("login 10.0.0.1") == 2
+
+
+def test_what_the_limits_remember_per_address_is_forgotten_once_stale() -> None:
+    clock = Ticks()
+    window = SlidingWindow(count=5, window=60, clock=clock)
+    throttle = LogThrottle(60, clock=clock)
+    for n in range(1_000):  # an attack from a thousand addresses
+        window.add(f"10.0.{n // 256}.{n % 256}")
+        throttle.allow(f"login 10.0.{n // 256}.{n % 256}")
+    assert len(window) == len(throttle) == 1_000
+    clock.now += 61
+    for n in range(300):  # then ordinary traffic from a few
+        window.full(f"192.0.2.{n % 3}")
+        throttle.allow(f"login 192.0.2.{n % 3}")
+    assert len(window) == 0  # nothing left to count (full() records nothing)
+    assert len(throttle) == 3
+    window.add("192.0.2.1")
+    assert window.hits("192.0.2.1") == 1 and len(window) == 1
+
+
+def test_holdings_name_the_greediest_newest_first_until_a_quarter_is_free() -> None:
+    held: Holdings[str] = Holdings(budget=1_000)
+    rank = {"old": 1, "mid": 2, "new": 3, "small": 4}
+    for holder, amount in (("old", 300), ("mid", 300), ("new", 300), ("small", 50)):
+        held.set(holder, amount)
+    assert held.total == 950 and not held.over()
+    held.set("small", 150)
+    assert held.over()
+    assert held.greediest(rank.__getitem__) == ["new"]  # 1,050 - 300 = 750: three quarters
+    held.set("new", 0)
+    assert held.total == 750 and len(held) == 3 and held.get("new") == 0
 
 
 @pytest.mark.parametrize(("peer", "header", "values", "expected"), [

@@ -217,10 +217,6 @@ async def test_a_desk_started_beside_a_rescued_copy_says_so_until_it_is_moved(
     assert not caplog.records and quiet.rescued == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "needs a change outside the storage files: PatronConnection.closed (backend/patron_connection.py) "
-    "lets the StorageError of patrons.connection_lost escape to websockets, which logs it with a "
-    "traceback; catching DomainError there turns this green (then remove this marker)"))
 async def test_a_patron_leaving_after_the_file_was_deleted_logs_no_traceback(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -50,7 +50,7 @@ async def test_presence_shows_in_the_desk_bar_and_f9_goes_away(desk: Backend, cl
         assert (await visitor.ok("status"))["librarians_online"] == 1  # Ana
         await pilot.press("f9")
         await wait_until(pilot, lambda: "◐ away" in bar(app).split("with")[0], "my own away")
-        await wait_until(pilot, lambda: desk.server.librarians_online() == 0, "the desk knows")
+        await wait_until(pilot, lambda: desk.server.librarians_online("General") == 0, "the desk knows")
         assert (await visitor.ok("status"))["librarians_online"] == 0  # nobody online: offer a ticket
         before = len(toasts.notifications)
         await join(desk.url, name="Quiet Quinn")
@@ -58,7 +58,7 @@ async def test_presence_shows_in_the_desk_bar_and_f9_goes_away(desk: Backend, cl
         await pilot.pause(0.3)
         assert not any("Quiet Quinn" in n.message for n in toasts.notifications[before:])  # away: no alert
         await pilot.press("f9")
-        await wait_until(pilot, lambda: desk.server.librarians_online() == 1, "online again")
+        await wait_until(pilot, lambda: desk.server.librarians_online("General") == 1, "online again")
 
 
 async def test_departments_i_do_not_monitor_are_counted_not_listed(desk: Backend, clock: FakeClock,

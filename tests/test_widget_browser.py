@@ -674,3 +674,21 @@ async def test_the_page_names_the_department_and_the_browser_is_told(browser: Br
         assert chat["page"] == "https://lib.example.edu/law"
         assert "Chrome" in (chat["browser"] or "")
         await lib.close()
+
+
+async def test_a_department_nobody_online_monitors_gets_the_offline_form(browser: Browser,
+                                                                         tmp_path: Path) -> None:
+    """Ana, online, monitors only General: a page sending chats to Law library is offered the
+    offline form, a General page the chat (issue 22)."""
+    departments = '\n[desk]\ndepartments = ["General", "Law library"]\n'
+    async with running_desk(tmp_path, extra_config=departments) as (server, front):
+        lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+        await lib.ok("monitor", departments=["General"])
+        law = await browser.new_page(viewport={"width": 400, "height": 700})
+        await law.goto(f"{front.http_url}/chat#department=Law%20library")
+        await expect(law.get_by_role("heading", name="No librarian is online")).to_be_visible()
+        general = await browser.new_page(viewport={"width": 400, "height": 700})
+        await general.goto(f"{front.http_url}/chat#department=General")
+        await expect(general.locator("#view-start")).to_be_visible()
+        await expect(general.get_by_role("heading", name="No librarian is online")).to_be_hidden()
+        await lib.close()

@@ -4,8 +4,11 @@
 with its documented default; the desk server is given one and never reads a module
 constant. The helpers are pure and clock-injectable, so they are unit-tested
 without sockets: `TokenBucket` (a rate with a burst), `SlidingWindow` (at most N events
-per key in a window), `LogThrottle` (one log line per key per interval) and
+per key in a window), `LogThrottle` (one log line per key per interval), `Holdings`
+(what many holders hold together, and whom to let go when it is too much) and
 `client_address` (who is really connecting, when a trusted reverse proxy is in front).
+Whatever they remember per key is forgotten once it no longer matters, so an attack
+from many addresses leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -13,15 +16,16 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
-from typing import Final
+from collections.abc import Callable, Hashable, Sequence
+from typing import Final, Generic, TypeVar
 
 from ..limits import Limits, Network, proxy_networks
 
-__all__ = ["MAX_KEYS", "Limits", "LogThrottle", "SlidingWindow", "TokenBucket", "client_address",
+__all__ = ["MAX_KEYS", "Holdings", "Limits", "LogThrottle", "SlidingWindow", "TokenBucket", "client_address",
            "proxy_networks"]
 
 Clock = Callable[[], float]
+H = TypeVar("H", bound=Hashable)
 
 #: How many keys (addresses, browsers) a window or throttle remembers before it forgets
 #: the stalest: memory stays bounded whatever the number of addresses an attacker has.
@@ -126,7 +130,11 @@ class TokenBucket:
 
 
 class SlidingWindow:
-    """At most `count` events per key in any `window` seconds."""
+    """At most `count` events per key in any `window` seconds.
+
+    A key whose events have all left the window is forgotten (the stalest first, a few
+    on every call), so what it remembers shrinks back once an attack stops.
+    """
 
     def __init__(self, count: int, window: float, clock: Clock = time.monotonic,
                  max_keys: int = MAX_KEYS) -> None:
@@ -137,6 +145,7 @@ class SlidingWindow:
         self._events: OrderedDict[str, deque[float]] = OrderedDict()
 
     def _recent(self, key: str, now: float) -> deque[float]:
+        self._forget_stale(now)
         events = self._events.get(key)
         if events is None:
             events = self._events[key] = deque()
@@ -148,9 +157,24 @@ class SlidingWindow:
             events.popleft()
         return events
 
+    def _forget_stale(self, now: float) -> None:
+        """Drop keys, stalest first, whose last event has left the window (at most a few)."""
+        for _ in range(4):
+            if not self._events:
+                return
+            key, events = next(iter(self._events.items()))
+            if events and now - events[-1] < self.window:
+                return
+            del self._events[key]
+
     def full(self, key: str) -> bool:
         """Would one more event for `key` go over the limit?"""
-        return len(self._recent(key, self._clock())) >= self.count
+        now = self._clock()
+        events = self._recent(key, now)
+        if not events:
+            del self._events[key]  # nothing to remember
+            return False
+        return len(events) >= self.count
 
     def add(self, key: str) -> float:
         """Record an event for `key` now; returns its time (for `remove`)."""
@@ -163,13 +187,26 @@ class SlidingWindow:
         events = self._events.get(key)
         if events is not None and at in events:
             events.remove(at)
+            if not events:
+                del self._events[key]
 
     def hits(self, key: str) -> int:
-        return len(self._recent(key, self._clock()))
+        events = self._recent(key, self._clock())
+        if not events:
+            del self._events[key]
+        return len(events)
+
+    def __len__(self) -> int:
+        """How many keys it remembers."""
+        return len(self._events)
 
 
 class LogThrottle:
-    """One log line per key per `interval`; says how many were held back meanwhile."""
+    """One log line per key per `interval`; says how many were held back meanwhile.
+
+    A key whose last line is older than `interval` and that held nothing back is
+    forgotten (the stalest first, a few on every call): the next line would say the same.
+    """
 
     def __init__(self, interval: float, clock: Clock = time.monotonic, max_keys: int = MAX_KEYS) -> None:
         self.interval = interval
@@ -180,6 +217,13 @@ class LogThrottle:
     def allow(self, key: str) -> int | None:
         """None: stay quiet. Otherwise log now, mentioning the returned count held back."""
         now = self._clock()
+        for _ in range(4):
+            if not self._last:
+                break
+            stalest, (at, held) = next(iter(self._last.items()))
+            if stalest == key or held or now - at < self.interval:
+                break
+            del self._last[stalest]
         last = self._last.get(key)
         if last is not None and now - last[0] < self.interval:
             self._last[key] = (last[0], last[1] + 1)
@@ -189,3 +233,49 @@ class LogThrottle:
         while len(self._last) > self._max_keys:
             self._last.popitem(last=False)
         return 0 if last is None else last[1]
+
+    def __len__(self) -> int:
+        """How many keys it remembers."""
+        return len(self._last)
+
+
+class Holdings(Generic[H]):
+    """What each of many holders holds (bytes, say), the total, and a `budget` for it.
+
+    `set` records a holder's amount (0 forgets it). Over budget, `greediest` names the
+    holders to let go: the ones holding the most (the newest first among equals, by
+    `rank`) until the rest hold at most three quarters of the budget, so shedding is
+    not needed again at once.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.total = 0
+        self._held: dict[H, int] = {}
+
+    def set(self, holder: H, amount: int) -> None:
+        self.total += amount - self._held.pop(holder, 0)
+        if amount > 0:
+            self._held[holder] = amount
+
+    def get(self, holder: H) -> int:
+        return self._held.get(holder, 0)
+
+    def over(self) -> bool:
+        return self.total > self.budget
+
+    def greediest(self, rank: Callable[[H], int]) -> list[H]:
+        """The holders to let go to come back under three quarters of the budget."""
+        target = self.budget * 3 // 4
+        total = self.total
+        chosen: list[H] = []
+        for holder in sorted(self._held, key=lambda h: (self._held[h], rank(h)), reverse=True):
+            if total <= target:
+                break
+            chosen.append(holder)
+            total -= self._held[holder]
+        return chosen
+
+    def __len__(self) -> int:
+        """How many holders hold anything."""
+        return len(self._held)

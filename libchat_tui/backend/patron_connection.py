@@ -10,12 +10,26 @@ Every frame is paid for before it is decoded (frames and bytes per connection, f
 frame, so TCP slows the sender and a flood costs the desk almost nothing. A connection
 that keeps sending invalid frames, or never says `status`, `join` or `resume`, is
 closed with 1008; new chats are counted per address and per browser.
+
+What patrons hold in the desk is bounded too. websockets hands over one frame at a
+time and stops reading a socket while a frame waits (`max_queue`, server.py); the
+kernel keeps at most `PATRON_SOCKET_BUFFER` unread for a patron socket; `PatronLoad`
+counts what every patron connection holds (the frame being answered, frames read and
+not yet handed over, a frame still arriving, replies not yet sent) and, over
+`patron_memory_total`, closes the connections holding the most with 1013. A connection
+waiting for its allowance whose patron has gone is dropped at once. Patron commands
+share `patron_commands_at_once` slots, so a librarian's command never queues behind
+more patron work than that, however many patrons there are.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import logging
+import select
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -24,12 +38,14 @@ from typing import TYPE_CHECKING, Any, Final
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
+from websockets.protocol import State
 
 from .. import protocol as p
 from ..domain import DomainError, iso, patron_can_talk
+from ..protocol.frames import MAX_JSON_DEPTH
 from . import blocks, patrons
 from .desk import TICKET_OFFER, Idem
-from .limits import SlidingWindow, TokenBucket
+from .limits import Holdings, Limits, SlidingWindow, TokenBucket
 
 if TYPE_CHECKING:
     from .server import DeskServer
@@ -42,16 +58,110 @@ TOO_MANY_CHATS_HERE: Final = ("Too many new chats from this browser; please wait
                               "or call the library.")
 #: The commands that show a connection is a patron's, not an idle socket.
 _INTRODUCTIONS: Final = (p.Status, p.Join, p.Resume, p.OfflineTicket)
+#: The kernel's receive buffer for a patron socket (Linux doubles it for its bookkeeping):
+#: what a patron sends beyond it waits on the patron's side. Room for a largest frame.
+PATRON_SOCKET_BUFFER: Final = 64 * 1024
+#: How a connection is closed when all patrons together hold more than `patron_memory_total`.
+SHED_CODE: Final = CloseCode.TRY_AGAIN_LATER  # 1013
+SHED_REASON: Final = "desk overloaded; try again later"
+
+
+def _size(amount: int) -> str:
+    return f"{amount / 1024 / 1024:.1f} MiB" if amount >= 1024 * 1024 else f"{amount / 1024:.0f} KiB"
+
+
+class PatronLoad:
+    """What all patron connections of one desk server hold, and how much they do at once."""
+
+    def __init__(self, server: DeskServer, limits: Limits) -> None:
+        self.server = server
+        self.held: Holdings[PatronConnection] = Holdings(limits.patron_memory_total)
+        #: Patron commands at work at once (status and typing need none).
+        self.slots = asyncio.Semaphore(limits.patron_commands_at_once)
+        self.shed = 0  # connections closed for the budget, since start
+        self._numbers = itertools.count(1)
+        self._librarians_at_work = 0
+        #: Clear while a librarian's command is at work: no patron command starts meanwhile.
+        self.patrons_may_start = asyncio.Event()
+        self.patrons_may_start.set()
+
+    @contextmanager
+    def librarian_at_work(self) -> Iterator[None]:
+        """Around a librarian's command: patron commands already started finish, no new
+        one starts, so the command waits behind `patron_commands_at_once` of them at most."""
+        self._librarians_at_work += 1
+        self.patrons_may_start.clear()
+        try:
+            yield
+        finally:
+            self._librarians_at_work -= 1
+            if not self._librarians_at_work:
+                self.patrons_may_start.set()
+
+    def number(self) -> int:
+        """A new connection's rank: the newest has the highest."""
+        return next(self._numbers)
+
+    def hold(self, connection: PatronConnection, amount: int) -> None:
+        """`connection` now holds `amount` bytes; over budget, shed the greediest."""
+        self.held.set(connection, amount)
+        if not self.held.over():
+            return
+        total = self.held.total
+        victims = self.held.greediest(lambda c: c.number)
+        for victim in victims:
+            self.held.set(victim, 0)
+            victim.shed()
+        self.shed += len(victims)
+        addresses = sorted({v.address for v in victims})
+        self.server.warn("shed", "*", "shedding load: patron connections held %s, over patron_memory_total "
+                         "(%s); closed %d of them with 1013, the greediest first (from %s)", _size(total),
+                         _size(self.held.budget), len(victims),
+                         ", ".join(addresses[:5]) + (" and others" if len(addresses) > 5 else ""))
+
+
+def _limit_receive_buffer(ws: ServerConnection) -> None:
+    sock = ws.transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, PATRON_SOCKET_BUFFER)
+
+
+def _peer_gone(ws: ServerConnection) -> bool:
+    """Has the patron's end of the TCP connection closed (FIN or reset)?
+
+    Asked of a connection that is not being read, which cannot see its end-of-file: data
+    it sent before leaving would otherwise be read, paid for and answered, slowly, for
+    nobody. Linux only (POLLRDHUP); elsewhere the answer is always no.
+    """
+    if ws.transport.is_closing():
+        return True
+    rdhup = getattr(select, "POLLRDHUP", None)
+    sock = ws.transport.get_extra_info("socket")
+    if rdhup is None or sock is None:
+        return False
+    poller = select.poll()
+    poller.register(sock.fileno(), rdhup)
+    return bool(poller.poll(0))
+
+
+def newest_that_fit(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The newest lines whose JSON fits `LIST_BUDGET_BYTES`, and `omitted` (earlier ones left out)."""
+    kept, left_out = p.fit(messages[::-1])
+    kept.reverse()
+    return kept, {"messages": left_out}
 
 
 class PatronConnection:
     """One patron connection: at most one chat, every frame paid for."""
 
-    def __init__(self, server: DeskServer, ws: ServerConnection, address: str = "?",
+    def __init__(self, server: DeskServer, ws: ServerConnection, load: PatronLoad, address: str = "?",
                  client: str | None = None) -> None:
         self.server = server
         self.desk = server.desk
         self.ws = ws
+        self.load = load
+        self.number = load.number()
         self.address = address
         self.client = client
         self.chat_id: int | None = None
@@ -64,32 +174,97 @@ class PatronConnection:
         self._bytes = TokenBucket(limits.patron_bytes_per_second, limits.patron_byte_burst)
         self._commands = TokenBucket(limits.patron_commands_per_second, limits.patron_command_burst)
         self._last_typing = 0.0
+        self._in_hand = 0  # the length of the frame being paid for or answered
+        self._shed = False
+        self._stop = asyncio.Event()  # set when shed: ends a wait for the allowance
+        _limit_receive_buffer(ws)
+
+    def held(self) -> int:
+        """Bytes this connection holds in the desk now.
+
+        The frame in hand, the frames websockets has read but not handed over, the frame
+        still arriving and the replies not yet sent. (websockets' assembler queue and
+        reader buffer are read directly: its API has no figure for them.)
+        """
+        ws = self.ws
+        queued = sum(len(frame.data) for frame in ws.recv_messages.frames.queue)
+        return self._in_hand + queued + len(ws.protocol.reader.buffer) + ws.transport.get_write_buffer_size()
+
+    def account(self) -> None:
+        """Tell the desk's `PatronLoad` what this connection holds (after every read and reply)."""
+        if not self._shed:
+            self.load.hold(self, self.held())
+
+    def shed(self) -> None:
+        """Close with 1013 at once (the patrons hold too much): from any callback, no await.
+
+        The close frame goes out, whatever the patron sends from now on is read and
+        dropped, and the frame arriving is dropped with it; the handler stops at its
+        next step.
+        """
+        self._shed = True
+        self._stop.set()
+        ws = self.ws
+        if ws.protocol.state is State.OPEN:
+            ws.protocol.fail(SHED_CODE, SHED_REASON)
+            ws.send_data()
+            ws.transport.resume_reading()  # to read (and drop) the rest, and the EOF
 
     def sink(self, frame: p.Frame) -> None:
         broadcast([self.ws], p.encode(frame))
         if isinstance(frame, p.Resumed):  # the chat continues on another connection, not here
             self.chat_id = None
             self.left = True
+        self.account()
 
     async def run(self) -> None:
         """Read, pay for and answer frames until the socket closes (or is closed)."""
         deadline = asyncio.get_running_loop().time() + self.limits.join_timeout
-        while True:
-            try:
-                async with asyncio.timeout_at(None if self.introduced else deadline):
-                    raw = await self.ws.recv()
-            except TimeoutError:
-                self.server.warn("idle", self.address, "closed a patron connection from %s: no status, "
-                                 "join or resume within %g s", self.address, self.limits.join_timeout)
-                await self.fail("join required")
-                return
-            except ConnectionClosed:
-                return
-            wait = max(self._frames.reserve(1), self._bytes.reserve(len(raw)))
-            if wait > 0:  # not read until earned: the sender's TCP window fills instead
-                await asyncio.sleep(wait)
-            if not await self.frame(raw):
-                return
+        try:
+            while not self._shed:
+                try:  # (until introduced, the deadline holds however many typing signals come)
+                    async with asyncio.timeout_at(None if self.introduced else deadline):
+                        raw = await self.ws.recv()
+                        self._in_hand = len(raw)
+                        self.account()
+                        wait = max(self._frames.reserve(1), self._bytes.reserve(len(raw)))
+                        # Not read until earned: the sender's TCP window fills instead.
+                        if wait > 0 and not await self._earn(wait):
+                            break
+                except TimeoutError:
+                    self.server.warn("idle", self.address, "closed a patron connection from %s: no status, "
+                                     "join or resume within %g s", self.address, self.limits.join_timeout)
+                    await self.fail("join required")
+                    return
+                except ConnectionClosed:
+                    return
+                if self._shed or not await self.frame(raw):
+                    break
+                self._in_hand = 0
+                self.account()
+        finally:
+            self._in_hand = 0
+            self.load.held.set(self, 0)
+        if self._shed:
+            await self._closing()
+
+    async def _earn(self, wait: float) -> bool:
+        """Wait `wait` seconds for the next frame's allowance; False if the connection ends."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                await self._stop.wait()
+        if self._shed:
+            return False
+        if _peer_gone(self.ws):  # whatever else it sent is for nobody
+            self.ws.transport.abort()
+            return False
+        return True
+
+    async def _closing(self) -> None:
+        """After `shed`: wait (close_timeout at most) for the patron to close, then drop it."""
+        with contextlib.suppress(ConnectionClosed):
+            async with self.ws.send_context():
+                pass
 
     async def fail(self, reason: str) -> None:
         """Close with 1008 and discard whatever the patron sent meanwhile, unread.
@@ -111,6 +286,9 @@ class PatronConnection:
             cmd = p.decode_patron(raw)
         except p.ProtocolError as exc:
             self.invalid_frames += 1
+            if exc.code == "too_deep":
+                self.server.warn("too-deep", self.address, "refused a patron frame from %s: nested deeper "
+                                 "than %d levels", self.address, MAX_JSON_DEPTH)
             if self.invalid_frames >= self.limits.patron_invalid_frames:
                 self.server.warn("invalid", self.address, "closed a patron connection from %s: %d invalid "
                                  "frames", self.address, self.invalid_frames)
@@ -133,7 +311,14 @@ class PatronConnection:
             if not self._commands.take():
                 raise p.ProtocolError("rate_limited", "You are sending too fast; please wait a moment.",
                                       cmd_id)
-            result = await self._command(cmd)
+            if isinstance(cmd, p.Status):  # asks nothing of the store: no slot needed
+                result = await self._command(cmd)
+            else:
+                async with self.load.slots:
+                    await self.load.patrons_may_start.wait()
+                    if self._shed:
+                        return False
+                    result = await self._command(cmd)
         except p.ProtocolError as exc:
             await self.ws.send(p.error(exc.command_id, exc.code, exc.message))
             return True
@@ -170,8 +355,9 @@ class PatronConnection:
             raise
 
     async def _command(self, cmd: p.Command) -> dict[str, Any]:
-        if isinstance(cmd, p.Status):
-            return {"librarians_online": self.server.librarians_online()}
+        if isinstance(cmd, p.Status):  # per department: who would answer a chat there
+            department = patrons.department(self.desk, cmd.department)
+            return {"librarians_online": self.server.librarians_online(department), "department": department}
         if isinstance(cmd, p.OfflineTicket):
             blocks.at_the_door(self.server, self.address, (self.client,))
             with self._new_chat():
@@ -209,7 +395,9 @@ class PatronConnection:
         chat, missed = await patrons.resume(self.desk, cmd.token, cmd.last_message_id or 0, self.sink)
         self.chat_id = chat.id
         self.left = chat.state.value not in ("waiting", "active")
-        return {"chat_id": patrons.chat_ref(cmd.token), "state": chat.state.value, "messages": missed,
+        kept, omitted = newest_that_fit(missed)  # the ack stays well inside one frame
+        return {"chat_id": patrons.chat_ref(cmd.token), "state": chat.state.value, "messages": kept,
+                "omitted": omitted,
                 "ticket_offered": chat.ticket_offered and chat.patron_ticket_id is None,
                 "at": iso(chat.last_activity), "ended_at": iso(chat.ended_at),
                 "librarian": chat.owner.name if chat.owner else None,
@@ -231,7 +419,9 @@ class PatronConnection:
 
     async def _transcript(self, cmd: p.PatronTranscript, idem: Idem) -> dict[str, Any]:
         assert self.chat_id is not None
-        return await patrons.transcript(self.desk, self.chat_id)
+        result = await patrons.transcript(self.desk, self.chat_id)
+        result["messages"], result["omitted"] = newest_that_fit(result["messages"])
+        return result
 
     async def _rate(self, cmd: p.Rate, idem: Idem) -> dict[str, Any]:
         assert self.chat_id is not None
@@ -240,7 +430,11 @@ class PatronConnection:
     async def closed(self) -> None:
         """The socket closed: without `leave`, a live chat starts its reconnect timer."""
         if self.chat_id is not None and not self.left and not self.server.shutting_down:
-            await patrons.connection_lost(self.desk, self.chat_id, self.sink)
+            try:
+                await patrons.connection_lost(self.desk, self.chat_id, self.sink)
+            except DomainError as exc:  # the store could not save it: said once, no traceback
+                if self.desk.store.lost is None:  # else the store has already said why
+                    log.warning("chat %s: the patron's disconnect was not saved: %s", self.chat_id, exc)
 
 
 _Handler = Callable[[PatronConnection, Any, Idem], Awaitable[dict[str, Any]]]

@@ -34,7 +34,7 @@ from ..web.settings import WidgetSettings
 from . import after_chat, blocks, canned, patron_info, team
 from .desk import Desk, Idem
 from .limits import Limits, LogThrottle, SlidingWindow, client_address, proxy_networks
-from .patron_connection import PatronConnection
+from .patron_connection import PatronConnection, PatronLoad
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +48,32 @@ WRITE_BUFFER_LIMIT: Final = _DEFAULTS.librarian_write_buffer
 #: websockets parses every frame in a read before it can pause the socket: 256 KiB of
 #: tiny frames from one patron would hold the event loop for a tenth of a second.
 READ_CHUNK: Final = 16 * 1024
+#: Frames websockets may read ahead of the handler: none. It stops reading a socket as soon
+#: as one frame waits for the handler (high water mark 0) and reads on once it is taken
+#: (low 0), so a connection never holds more than the frame in hand, what one read of
+#: READ_CHUNK completed, and a frame still arriving (64 KiB at most); the rest waits in
+#: the kernel. (The default, 16 frames of up to 64 KiB, let each patron socket hold 4 MiB.)
+MAX_QUEUE: Final = (0, 0)
+#: Unsent bytes above which a handler's `send()` waits (asyncio's write buffer high mark).
+WRITE_LIMIT: Final = 32 * 1024
 _CLIENT_ID_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
 class _Connection(ServerConnection):
-    """A server connection that reads its socket in small chunks (see READ_CHUNK)."""
+    """A server connection that reads its socket in small chunks (see READ_CHUNK) and, once
+    its handler asks (`on_read`), says after every read what it holds."""
+
+    on_read: Callable[[], None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if hasattr(transport, "max_size"):  # asyncio's selector transports
             transport.max_size = READ_CHUNK
         super().connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.on_read is not None:
+            self.on_read()
 
 
 class LibrarianConnection:
@@ -111,11 +127,13 @@ class DeskServer:
         self._quiet = LogThrottle(limits.log_interval)
 
     async def start(self, host: str, port: int) -> Server:
+        self.patron_load = PatronLoad(self, self.limits)
         self._server = await serve(
             self._handle, host, port,
             process_request=self._check_request, create_connection=_Connection,
             max_size=p.MAX_FRAME_BYTES, compression=None, ping_interval=20, ping_timeout=20,
-            close_timeout=5, max_queue=64, open_timeout=self.limits.handshake_timeout,
+            close_timeout=5, max_queue=MAX_QUEUE, write_limit=WRITE_LIMIT,
+            open_timeout=self.limits.handshake_timeout,
         )
         return self._server
 
@@ -282,7 +300,8 @@ class DeskServer:
         self.librarians.add(conn)
         try:
             roster, canned_list = team.roster_with(self, conn), self.desk.canned  # as `hello` says
-            await self._sync(conn, hello)
+            with self.patron_load.librarian_at_work():
+                await self._sync(conn, hello)
             # `team` and `canned` are unsequenced: one sent while this console caught up
             # passed it by. Send what changed since its `hello` ack, to it alone.
             if team.roster(self) != roster:
@@ -291,7 +310,8 @@ class DeskServer:
                 await conn.ws.send(p.encode(p.CannedEvent(self.desk.canned)))
             team.announce(self)
             async for raw in ws:
-                await self._librarian_frame(conn, raw)
+                with self.patron_load.librarian_at_work():  # no patron work starts meanwhile
+                    await self._librarian_frame(conn, raw)
         finally:
             self.librarians.discard(conn)
             team.announce(self)
@@ -372,19 +392,24 @@ class DeskServer:
         address = self.client_address(ws)
         self._patrons_by_address[address] += 1
         self.patron_count += 1
-        connection = PatronConnection(self, ws, address, self.client_id(ws))
+        connection = PatronConnection(self, ws, self.patron_load, address, self.client_id(ws))
+        if isinstance(ws, _Connection):
+            ws.on_read = connection.account
         try:
             await connection.run()
         finally:
+            if isinstance(ws, _Connection):
+                ws.on_read = None
             self.patron_count -= 1
             self._patrons_by_address[address] -= 1
             if self._patrons_by_address[address] <= 0:
                 del self._patrons_by_address[address]
             await connection.closed()
 
-    def librarians_online(self) -> int:
-        """Librarians online (a synced console, not away): the patron side asks before joining."""
-        return len(team.online_ids(self))
+    def librarians_online(self, department: str) -> int:
+        """Librarians online (a synced console, not away) who monitor `department`: the patron
+        side asks before joining, and offers the offline form when nobody would answer."""
+        return team.online_for(self, department)
 
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -38,20 +39,33 @@ log = logging.getLogger(__name__)
 
 
 def roster(server: DeskServer) -> list[dict[str, Any]]:
-    """Who is on the desk: one entry per librarian with a synced console, by name.
-    Online if any of their consoles is online; away if all are away."""
+    """Who is on the desk: one entry per librarian with a synced console, by name, with the
+    departments they monitor. Online if any of their consoles is online; away if all are away."""
     people: dict[str, dict[str, Any]] = {}
     for conn in server.librarians:
         if conn.backlog is not None:
             continue
-        entry = people.setdefault(conn.who.id, {"id": conn.who.id, "name": conn.who.name, "state": "away"})
+        entry = people.setdefault(conn.who.id, _entry(server.desk, conn.who.id, conn.who.name, "away"))
         if conn.presence == "online":
             entry["state"] = "online"
-    return sorted(people.values(), key=lambda e: (str(e["name"]).casefold(), str(e["id"])))
+    return _by_name(people.values())
+
+
+def _entry(desk: Desk, librarian_id: str, name: str, state: str) -> dict[str, Any]:
+    return {"id": librarian_id, "name": name, "state": state, "monitor": list(monitored(desk, librarian_id))}
+
+
+def _by_name(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(entries, key=lambda e: (str(e["name"]).casefold(), str(e["id"])))
 
 
 def online_ids(server: DeskServer) -> set[str]:
     return {entry["id"] for entry in roster(server) if entry["state"] == "online"}
+
+
+def online_for(server: DeskServer, department: str) -> int:
+    """Librarians online (not away) who monitor `department`: who can answer a chat there."""
+    return sum(1 for entry in roster(server) if entry["state"] == "online" and department in entry["monitor"])
 
 
 def announce(server: DeskServer) -> None:
@@ -109,7 +123,9 @@ async def _monitor(s: DeskServer, who: Actor, c: p.Monitor, idem: Idem) -> dict[
 
         return Outcome({"monitor": names}, apply=apply)
 
-    return dict(await desk.store.write(work, idem=idem))
+    result = dict(await desk.store.write(work, idem=idem))
+    announce(s)  # colleagues (and the patron side's "anyone online here?") see it
+    return result
 
 
 def check_monitored(desk: Desk, chat: Chat, librarian_id: str) -> None:
@@ -250,9 +266,8 @@ class TransferTimers:
 
 def roster_with(server: DeskServer, conn: LibrarianConnection) -> list[dict[str, Any]]:
     """The roster as it will be once this (still syncing) console is synced."""
-    me = {"id": conn.who.id, "name": conn.who.name, "state": conn.presence}
-    others = [e for e in roster(server) if e["id"] != conn.who.id]
-    return sorted([*others, me], key=lambda e: (str(e["name"]).casefold(), str(e["id"])))
+    me = _entry(server.desk, conn.who.id, conn.who.name, conn.presence)
+    return _by_name([*(e for e in roster(server) if e["id"] != conn.who.id), me])
 
 
 def hello_fields(server: DeskServer, conn: LibrarianConnection) -> dict[str, Any]:
@@ -273,4 +288,4 @@ HANDLERS: dict[type[Any], Any] = {
 }
 
 __all__ = ["HANDLERS", "TransferTimers", "announce", "check_monitored", "hello_fields",
-           "load_monitors", "monitored", "online_ids", "roster", "roster_with"]
+           "load_monitors", "monitored", "online_for", "online_ids", "roster", "roster_with"]

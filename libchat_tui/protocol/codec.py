@@ -1,17 +1,30 @@
-"""Decoding (validated, with a clear error code) and encoding of frames; bounded lists."""
+"""Decoding (validated, with a clear error code) and encoding of frames; bounded lists.
+
+Nothing a peer sends makes decoding raise anything but `ProtocolError`: a frame nested
+deeper than `MAX_JSON_DEPTH` is refused (`too_deep`) by a scan of its brackets before
+msgspec sees it, so no frame can make the decoder recurse a thousand levels.
+"""
 
 from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 from msgspec import Struct
 
 from .commands import Hello, LibrarianFrame, PatronFrame
 from .events import Ack, Error, LibrarianEvent, PatronEvent
-from .frames import CLIPPED_BODY, LIST_BUDGET_BYTES, Command, Frame, ProtocolError, is_valid_email
+from .frames import (
+    CLIPPED_BODY,
+    LIST_BUDGET_BYTES,
+    MAX_JSON_DEPTH,
+    Command,
+    Frame,
+    ProtocolError,
+    is_valid_email,
+)
 
 # --- decoding ------------------------------------------------------------------------
 
@@ -64,9 +77,58 @@ def _describe(detail: str, field: str) -> tuple[str, str]:
     return "invalid_field", f"{name}: {detail}"
 
 
+# --- nesting depth ----------------------------------------------------------------------
+
+#: Every byte but the five that shape JSON outside its strings: `"`, `[`, `]`, `{`, `}`.
+_NOT_STRUCTURE: Final = bytes(c for c in range(256) if c not in b'"[]{}')
+_PARENS: Final = bytes.maketrans(b"[{]}", b"(())")
+_RUNS: Final = re.compile(rb"\(+|\)+")
+TOO_DEEP: Final = f"The frame nests objects and lists too deeply (at most {MAX_JSON_DEPTH} levels)."
+
+
+def nested_deeper_than(raw: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Does `raw` open more than `limit` objects and lists at once, outside its strings?
+
+    Exact for any JSON text, and cheap (bulk string operations, no loop per character):
+    escaped backslashes and quotes are dropped first, so every `"` left opens or closes a
+    string; then everything but quotes and brackets, then whatever lies between quotes.
+    Each pass that removes the adjacent `()` pairs lowers the deepest point by exactly
+    one; what is left is walked by runs of openers and closers.
+    """
+    if raw.count("[") + raw.count("{") <= limit:
+        return False
+    shape = raw.encode("utf-8", "surrogatepass")
+    if b"\\" in shape:
+        shape = shape.replace(b"\\\\", b"")
+    if b'\\"' in shape:
+        shape = shape.replace(b'\\"', b"")
+    shape = shape.translate(_PARENS, _NOT_STRUCTURE)
+    if b'"' in shape:
+        shape = b"".join(shape.split(b'"')[::2])
+    passes = 0
+    while passes < 2:
+        shorter = shape.replace(b"()", b"")
+        if len(shorter) == len(shape):
+            break
+        shape, passes = shorter, passes + 1
+    depth, allowed = 0, limit - passes
+    if allowed < 0:
+        return True
+    for run in _RUNS.findall(shape):
+        if run[0] == 0x28:  # "("
+            depth += len(run)
+            if depth > allowed:
+                return True
+        else:
+            depth -= len(run)
+    return False
+
+
 def _decode(raw: str | bytes, decoder: msgspec.json.Decoder[Any]) -> Any:
     if isinstance(raw, bytes):
         raise ProtocolError("bad_json", "Binary frames are not accepted; send JSON text.")
+    if nested_deeper_than(raw):
+        raise ProtocolError("too_deep", TOO_DEEP, _shallow_id(raw))
     try:
         frame = decoder.decode(raw)
     except msgspec.ValidationError as exc:
@@ -86,6 +148,8 @@ def _decode(raw: str | bytes, decoder: msgspec.json.Decoder[Any]) -> Any:
         raise ProtocolError(code, message, cid) from None
     except msgspec.DecodeError:
         raise ProtocolError("bad_json", "The frame is not valid JSON (UTF-8 text, one object).") from None
+    except RecursionError:  # not expected after the scan above; still never a crash
+        raise ProtocolError("too_deep", TOO_DEEP) from None
     _check(frame)
     return frame
 
@@ -94,8 +158,14 @@ def _envelope(raw: str) -> _Envelope:
     try:
         envelope: _Envelope = _decoder(_Envelope).decode(raw)
         return envelope
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return _Envelope()
+
+
+def _shallow_id(raw: str) -> str | None:
+    """The command id of a frame refused as too deep, if it stands at the top, before the depth."""
+    found = re.match(r'\s*\{\s*(?:"type"\s*:\s*"[^"\\]{0,40}"\s*,\s*)?"id"\s*:\s*"([^"\\]{1,64})"', raw)
+    return found.group(1) if found else None
 
 
 def _check(frame: Frame) -> None:
@@ -140,7 +210,7 @@ def decode_patron_event(raw: str | bytes) -> PatronEvent:
 def _decode_event(raw: str | bytes, decoder: msgspec.json.Decoder[Any]) -> Any:
     try:
         return decoder.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
         raise ProtocolError("bad_frame", f"The desk sent a frame this client cannot read: {exc}") from None
 
 

@@ -149,7 +149,9 @@ MUTATING_TYPES: Final = frozenset(str(c.__struct_config__.tag) for c in MUTATING
 
 
 class Status(Command, tag="status"):
-    """Is anyone on the desk? Allowed before `join`."""
+    """Is anyone on the desk to answer in this department? Allowed before `join`."""
+
+    department: Department | None = None  # null: the desk's first (default) department
 
 
 class Join(Command, tag="join"):

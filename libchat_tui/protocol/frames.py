@@ -22,6 +22,9 @@ MAX_SERVER_FRAME_BYTES: Final = 1024 * 1024
 LIST_BUDGET_BYTES: Final = 512 * 1024
 #: Ticket bodies in events and lists are cut to this many characters (`body_clipped`).
 CLIPPED_BODY: Final = 4_000
+#: How deeply a frame may nest objects and lists (the deepest frame today has 3 levels); a
+#: deeper one is refused with `too_deep` before it is decoded.
+MAX_JSON_DEPTH: Final = 32
 
 LIMITS: Final = {
     "name": 100,

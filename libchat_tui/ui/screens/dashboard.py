@@ -280,6 +280,9 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
         elsewhere = model.waiting_elsewhere()
         more = f" (+{elsewhere} elsewhere)" if elsewhere else ""
         bar = f" {name}   ● {waiting} waiting{more}   ▶ {active} active   {status}{self.libanswers_text()}"
+        unstaffed = model.unstaffed()
+        if unstaffed:  # patrons there get the offline form: say so, in words
+            bar += f"   ⚠ nobody online for {', '.join(unstaffed)}"
         if model.librarians:  # colleagues: names while they fit, else a count, never nothing
             room = self.app.size.width - len(bar) - 4
             bar += f"   {team_text(model.librarians, self.app.librarian_id, max(0, room))}"

@@ -498,9 +498,18 @@
     else connect();
   }
 
-  /* Is anyone online? Nobody: the offline form instead of a chat. */
+  /* The department this page sends chats to (#department=… or ?department=…), if any. */
+  function pageDepartment() {
+    var department = fragmentValue("department") || new URLSearchParams(location.search).get("department");
+    return department ? department.slice(0, 100) : null;
+  }
+
+  /* Is anyone online who answers this page's department? Nobody: the offline form. */
   function askStatus() {
-    command("status").promise.then(function (res) {
+    var fields = {};
+    var department = pageDepartment();
+    if (department) fields.department = department;
+    command("status", fields).promise.then(function (res) {
       if (res.librarians_online === 0 && !$("view-start").hidden) show("view-offline", "offline-heading");
     }, function () { /* an older desk without status: offer the chat */ });
   }
@@ -567,8 +576,8 @@
     var fields = { name: name.value.trim(), email: email.value.trim() || null, question: question.value.trim() };
     var page = pageUrl();
     if (page) fields.page = page;
-    var department = fragmentValue("department") || new URLSearchParams(location.search).get("department");
-    if (department) fields.department = department.slice(0, 100);
+    var department = pageDepartment();
+    if (department) fields.department = department;
     // For the librarian's patron panel, and for a block by browser (not only by network).
     if (navigator.userAgent) fields.browser = String(navigator.userAgent).slice(0, 300);
     fields.client_id = clientId();
