@@ -44,6 +44,9 @@ class Limits:
     new_chats_per_client: int = 5
     #: The sliding window, in seconds, for the two new-chat limits.
     new_chats_window: float = 600.0
+    #: Chats waiting on the whole desk; beyond, `join` is refused (`queue_full`) and the
+    #: patron is offered the offline form: nobody is told "you are number 1,001".
+    waiting_chats_total: int = 500
 
     #: Every frame a patron sends (typing and invalid frames included), per connection.
     patron_frames_per_second: float = 10.0
@@ -82,7 +85,8 @@ class Limits:
         """These limits with every per-address and per-browser count lifted: the demo desk's
         simulated patrons (and tests') all come from one loopback address."""
         return replace(self, patron_connections_per_address=1_000_000, patron_connects_per_minute=1_000_000,
-                       new_chats_per_address=1_000_000, new_chats_per_client=1_000_000)
+                       new_chats_per_address=1_000_000, new_chats_per_client=1_000_000,
+                       waiting_chats_total=1_000_000)
 
     def __post_init__(self) -> None:
         for f in fields(self):

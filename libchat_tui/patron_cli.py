@@ -408,6 +408,9 @@ class PatronConsole:
                 return await self.leave_a_ticket(name, email, question, department)
             await self.session.join(name, email or None, question, department=department)
         except PatronError as exc:
+            if exc.code == "queue_full":  # the line is full: the question goes as a ticket
+                self.say(exc.message)
+                return await self.leave_a_ticket(name, email, question, department, said=True)
             self.say(f"Could not start the chat: {exc.message}")
             return 1
         self.say(f"[{hhmm(None)}] You are in the queue; "
@@ -415,11 +418,13 @@ class PatronConsole:
         return await self.chat()
 
     async def leave_a_ticket(self, name: str, email: str | None, question: str,
-                             department: str | None) -> int:
-        """Nobody is online to answer: the question goes to the library as a ticket."""
-        where = f" for {department}" if department else ""
-        self.say(f"Nobody{where} is online to chat right now. Leave your question and the "
-                 "library will answer by e-mail.")
+                             department: str | None, *, said: bool = False) -> int:
+        """Nobody is online to answer (or the line is full): the question goes to the library
+        as a ticket."""
+        if not said:
+            where = f" for {department}" if department else ""
+            self.say(f"Nobody{where} is online to chat right now. Leave your question and the "
+                     "library will answer by e-mail.")
         if not email:
             email = await self.ask_until("Your e-mail (needed for the answer): ", _check_required_email)
             if email is None:

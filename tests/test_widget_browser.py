@@ -692,3 +692,24 @@ async def test_a_department_nobody_online_monitors_gets_the_offline_form(browser
         await expect(general.locator("#view-start")).to_be_visible()
         await expect(general.get_by_role("heading", name="No librarian is online")).to_be_hidden()
         await lib.close()
+
+
+async def test_a_full_line_turns_the_question_into_the_offline_form(browser: Browser, tmp_path: Path) -> None:
+    """The desk's line is full (`queue_full`): the patron's question moves, filled in, to the
+    offline form with the desk's sentence; nothing they typed is lost (issue 22)."""
+    full = "\n[limits]\nwaiting_chats_total = 1\n"
+    async with running_desk(tmp_path, extra_config=full) as (server, front):
+        lib, _ = await librarian(server.url, server.token, name="Ana Reyes")
+        await join(server.url, name="First in line")
+        page = await browser.new_page(viewport={"width": 400, "height": 700})
+        await page.goto(f"{front.http_url}/chat")
+        await ask(page, name="Maya", question="Do you have the 1901 census?", email="maya@example.edu")
+        form = page.locator("#view-offline")
+        await expect(form).to_be_visible()
+        await expect(form.get_by_label("Your question")).to_have_value("Do you have the 1901 census?")
+        await expect(page.locator("#offline-error")).to_contain_text("leave your question")
+        await form.get_by_role("button", name="Send question").click()
+        await expect(page.locator("#done-text")).to_contain_text("we will answer by e-mail")
+        tickets = (await lib.ok("tickets", status="open"))["tickets"]
+        assert any("1901 census" in t["body"] for t in tickets)
+        await lib.close()

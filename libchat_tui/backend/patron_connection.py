@@ -56,6 +56,8 @@ TOO_MANY_CHATS: Final = ("Too many new chats from your network; please wait a fe
                          "or call the library.")
 TOO_MANY_CHATS_HERE: Final = ("Too many new chats from this browser; please wait a few minutes "
                               "or call the library.")
+QUEUE_FULL: Final = ("So many people are waiting for a librarian right now that we cannot take another "
+                     "chat. Please leave your question and the library will answer by e-mail.")
 #: The commands that show a connection is a patron's, not an idle socket.
 _INTRODUCTIONS: Final = (p.Status, p.Join, p.Resume, p.OfflineTicket)
 #: The kernel's receive buffer for a patron socket (Linux doubles it for its bookkeeping):
@@ -335,12 +337,14 @@ class PatronConnection:
         return True
 
     @contextmanager
-    def _new_chat(self) -> Iterator[None]:
-        """Count one new chat against this address and browser; refuse it if over."""
+    def _new_chat(self, client_id: str | None = None) -> Iterator[None]:
+        """Count one new chat against this address and browser (the `client` the connection
+        named and the `client_id` the command said, each once, in any case); refuse if over."""
         counted: list[tuple[SlidingWindow, str, str]] = [
             (self.server.new_chats_by_address, self.address, TOO_MANY_CHATS)]
-        if self.client is not None:
-            counted.append((self.server.new_chats_by_client, self.client, TOO_MANY_CHATS_HERE))
+        browsers = {key for key in (blocks.browser_key(self.client), blocks.browser_key(client_id)) if key}
+        for browser in sorted(browsers):
+            counted.append((self.server.new_chats_by_client, browser, TOO_MANY_CHATS_HERE))
         for window, key, message in counted:
             if window.full(key):
                 self.server.warn("new-chats", self.address, "refused a new chat from %s: over %d new chats "
@@ -382,7 +386,11 @@ class PatronConnection:
         if self.server.widget.require_email and not cmd.email:
             raise DomainError("Please give your e-mail address: this library answers by e-mail too.",
                               "email_required")
-        with self._new_chat():
+        if len(self.desk.waiting) >= self.server.limits.waiting_chats_total:
+            self.server.warn("queue-full", self.address, "refused a new chat from %s: %d chats already "
+                             "wait (waiting_chats_total)", self.address, len(self.desk.waiting))
+            raise DomainError(QUEUE_FULL, "queue_full")
+        with self._new_chat(cmd.client_id):
             chat, token = await patrons.join(self.desk, cmd.name, cmd.email, cmd.question, page=cmd.page,
                                              sink=self.sink, department_name=cmd.department,
                                              browser=cmd.browser,

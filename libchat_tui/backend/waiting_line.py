@@ -4,10 +4,16 @@ The desk calls `update(chat)` whenever a chat changes; the line keeps the waitin
 in arrival order and tells a patron their place (`queue` frame) when they join and
 whenever it changes. A patron joining at the back changes nobody else's place, so a
 burst of joins costs one frame each; a chat leaving the line moves only those behind it.
+
+Places are told a moment later, coalesced (`TELL_AFTER`): a burst of dismissals or
+accepts at the head of a long line tells each patron behind them their new place once,
+not once per chat that left, and a patron whose place did not change hears nothing. (The
+`join` and `resume` acks carry the place at once.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 from collections.abc import Callable
 from datetime import datetime
@@ -16,6 +22,8 @@ from .. import protocol as p
 from ..domain import Chat, ChatState
 
 Tell = Callable[[int, p.Frame], None]
+#: Seconds a change of places waits for more before the patrons are told.
+TELL_AFTER = 0.2
 
 
 class WaitingLine:
@@ -26,6 +34,9 @@ class WaitingLine:
         self._tell = tell
         self._lines: dict[str, list[tuple[datetime, int]]] = {}
         self._key_of: dict[int, tuple[str, tuple[datetime, int]]] = {}
+        self._told: dict[int, int] = {}  # chat id -> the place its patron was last told
+        self._dirty: dict[str, int] = {}  # department -> the first place that may have moved
+        self._scheduled = False
 
     def __len__(self) -> int:
         return len(self._key_of)
@@ -55,16 +66,37 @@ class WaitingLine:
             index = bisect.bisect_left(line, key)
             del line[index]
             del self._key_of[chat.id]
-            self._announce(line, index)
+            self._told.pop(chat.id, None)
+            self._moved(department, index)
         if wanted is not None:
             department, key = wanted
             line = self._lines.setdefault(department, [])
             index = bisect.bisect_left(line, key)
             line.insert(index, key)
             self._key_of[chat.id] = wanted
-            self._announce(line, index)
+            self._moved(department, index)
 
-    def _announce(self, line: list[tuple[datetime, int]], start: int) -> None:
-        """Tell everyone from `start` on their (new) place."""
-        for index in range(start, len(line)):
-            self._tell(line[index][1], p.QueueEvent(index + 1))
+    def _moved(self, department: str, start: int) -> None:
+        """Places from `start` on in this department's line may have changed: tell them soon."""
+        self._dirty[department] = min(start, self._dirty.get(department, start))
+        if self._scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a unit test): tell at once
+            self.flush()
+            return
+        self._scheduled = True
+        loop.call_later(TELL_AFTER, self.flush)
+
+    def flush(self) -> None:
+        """Tell every patron whose place changed since they were last told, once."""
+        self._scheduled = False
+        dirty, self._dirty = self._dirty, {}
+        for department, start in dirty.items():
+            line = self._lines.get(department, [])
+            for index in range(start, len(line)):
+                chat_id = line[index][1]
+                if self._told.get(chat_id) != index + 1:
+                    self._told[chat_id] = index + 1
+                    self._tell(chat_id, p.QueueEvent(index + 1))

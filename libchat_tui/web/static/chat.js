@@ -593,6 +593,14 @@
       if (typeof res.position === "number") showQueue(res.position);
     }, function (err) {
       busy(button, false);
+      if (err.code === "queue_full") {  /* the line is full: the question goes as a ticket */
+        $("offline-name").value = fields.name;
+        $("offline-email").value = fields.email || "";
+        $("offline-question").value = fields.question;
+        show("view-offline", "offline-heading");
+        fieldError("offline-error", null, err.message);
+        return;
+      }
       fieldError("start-error", null, t("error", { message: err.message || err.code }));
     });
   }
