@@ -64,3 +64,18 @@ async def test_places_are_told_once_per_burst(tmp_path: Path, clock: FakeClock) 
         await last.next_event("queue", position=9)  # so every place told before it has arrived
         told = [e["position"] for e in last.seen if e["type"] == "queue"]
         assert told[-2:] == [10, 9] and len(told) <= 5, told  # not one frame per dismissed chat
+
+
+async def test_blocking_a_patron_clears_their_other_waiting_chats(tmp_path: Path, clock: FakeClock) -> None:
+    async with Backend(data_dir=tmp_path, clock=clock, token="t",
+                       limits=Limits().for_simulated_patrons()) as backend:
+        flood = [await ask(backend, "127.0.0.2") for _ in range(5)]
+        _other, elsewhere = await ask(backend, "127.0.0.3")
+        assert all(reply["type"] == "ack" for _peer, reply in [*flood, (None, elsewhere)])
+        lib, _ = await librarian(backend.url, "t", "Ana")
+        first = min(backend.desk.waiting._key_of)
+        result = await lib.ok("block", chat_id=first, minutes=60, reason="spam flood")
+        assert len(result["dismissed"]) == 4
+        assert len(backend.desk.waiting) == 1  # only the other address's chat still waits
+        told = await flood[-1][0].next_event("state")
+        assert told["state"] == "closed"

@@ -13,13 +13,26 @@ the internet, and a refused join must cost next to nothing.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .. import protocol as p
-from ..domain import Act, Action, Actor, Chat, DomainError, Sender, Transition, check, iso, parse_ts
+from ..domain import (
+    Act,
+    Action,
+    Actor,
+    Chat,
+    ChatState,
+    DomainError,
+    Sender,
+    Transition,
+    check,
+    iso,
+    parse_ts,
+)
 from . import rows
 from .store import Outcome, Store, Tx
 
@@ -217,40 +230,78 @@ async def dismiss(desk: Desk, chat_id: int, by: Actor, reason: str, idem: Idem =
         return await desk.store.write(work, idem=idem)
 
 
+def _same_origin(conn: sqlite3.Connection, chat_id: int) -> list[int]:
+    """The other chats that came from the same address or the same browser as this one."""
+    origin = conn.execute("SELECT address, client_id FROM chat_origins WHERE chat_id=?",
+                          (chat_id,)).fetchone()
+    if origin is None or origin == (None, None):
+        return []
+    address, client_id = origin
+    rows_found = conn.execute(
+        "SELECT chat_id FROM chat_origins WHERE chat_id != ? AND ((address IS NOT NULL AND address = ?)"
+        " OR (client_id IS NOT NULL AND client_id = ?))", (chat_id, address, client_id)).fetchall()
+    return [int(row[0]) for row in rows_found]
+
+
 async def block(desk: Desk, chat_id: int, by: Actor, minutes: int, reason: str,
                 idem: Idem = None) -> dict[str, Any]:
-    """End the patron's chat and refuse new chats from its address and browser for `minutes`."""
+    """End the patron's chat and refuse new chats from its address and browser for `minutes`;
+    their other chats still waiting (a flood from one browser or address) are dismissed in
+    the same write, so none of them stays in the line."""
     reason = one_line(reason)
     if not reason:
         raise DomainError("Say why the patron is blocked.", "invalid_field")
-    async with desk.lock(chat_id):
-        chat = check(desk.get(chat_id), Act.BLOCK, by.id)
-        now = desk.clock.now()
-        until = now + timedelta(minutes=minutes)
-        new, change = chat.apply(Action.BLOCK, by, now)
-        line = f"Patron blocked by {by.name} for {span(minutes)}: {reason}"
+    related = await desk.store.read(lambda conn: _same_origin(conn, chat_id))
+    waiting = sorted(c for c in related if c in desk.chats and desk.chats[c].state is ChatState.WAITING)
+    async with contextlib.AsyncExitStack() as held:
+        for other in sorted({chat_id, *waiting}):  # one order, so two blocks never deadlock
+            await held.enter_async_context(desk.lock(other))
+        return await _block_locked(desk, chat_id, by, minutes, reason, waiting, idem)
 
-        def work(tx: Tx) -> Outcome:
-            origin = tx.execute("SELECT address, client_id FROM chat_origins WHERE chat_id=?",
-                                (chat_id,)).fetchone()
-            address, client_id = origin if origin is not None else (None, None)
-            cur = tx.execute(
-                "INSERT INTO blocks(chat_id, patron_name, address, client_id, reason, created_by,"
-                " created_by_id, created_at, until) VALUES (?,?,?,?,?,?,?,?,?)",
-                (chat_id, chat.patron_name, address, client_id, reason, by.name, by.id, iso(now), iso(until)))
-            assert cur.lastrowid is not None
-            block_id = cur.lastrowid
-            final = _finish(tx, new, change, line, now, patron_connected=None)
 
-            def apply() -> None:
-                desk.blocks.add(block_id, address, client_id, until)
-                _told(desk, final, Action.BLOCK)
+async def _block_locked(desk: Desk, chat_id: int, by: Actor, minutes: int, reason: str,
+                        waiting: list[int], idem: Idem) -> dict[str, Any]:
+    """`block`, with the locks of the chat and of the patron's waiting chats held."""
+    chat = check(desk.get(chat_id), Act.BLOCK, by.id)
+    now = desk.clock.now()
+    until = now + timedelta(minutes=minutes)
+    new, change = chat.apply(Action.BLOCK, by, now)
+    line = f"Patron blocked by {by.name} for {span(minutes)}: {reason}"
 
-            stored = _load(tx, block_id)
-            assert stored is not None
-            return Outcome({"chat": final.to_wire(), "block": public(stored)}, apply=apply)
+    def work(tx: Tx) -> Outcome:
+        origin = tx.execute("SELECT address, client_id FROM chat_origins WHERE chat_id=?",
+                            (chat_id,)).fetchone()
+        address, client_id = origin if origin is not None else (None, None)
+        cur = tx.execute(
+            "INSERT INTO blocks(chat_id, patron_name, address, client_id, reason, created_by,"
+            " created_by_id, created_at, until) VALUES (?,?,?,?,?,?,?,?,?)",
+            (chat_id, chat.patron_name, address, client_id, reason, by.name, by.id, iso(now), iso(until)))
+        assert cur.lastrowid is not None
+        block_id = cur.lastrowid
+        final = _finish(tx, new, change, line, now, patron_connected=None)
+        swept = []
+        for other_id in waiting:  # checked against what is stored, inside this write
+            other = rows.load_chat(tx, other_id)
+            if other is None or other.state is not ChatState.WAITING:
+                continue
+            gone, other_change = other.apply(Action.DISMISS, by, now)
+            gone = replace(gone, dismissed=f"the patron was blocked: {reason}")
+            swept.append(_finish(tx, gone, other_change,
+                                 f"Dismissed by {by.name}: the patron was blocked ({reason})", now,
+                                 patron_connected=False))
 
-        return await desk.store.write(work, idem=idem)
+        def apply() -> None:
+            desk.blocks.add(block_id, address, client_id, until)
+            _told(desk, final, Action.BLOCK)
+            for gone in swept:
+                _told(desk, gone, Action.DISMISS)
+
+        stored = _load(tx, block_id)
+        assert stored is not None
+        return Outcome({"chat": final.to_wire(), "block": public(stored),
+                        "dismissed": [gone.id for gone in swept]}, apply=apply)
+
+    return await desk.store.write(work, idem=idem)
 
 
 async def unblock(desk: Desk, block_id: int, by: Actor, idem: Idem = None) -> dict[str, Any]:
