@@ -282,9 +282,10 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     print(f'embed the chat on the library\'s web pages: <script src="{web}/widget.js" async></script>  '
           "(list the site under [widget] allowed_origins)")
     print(f"librarian token in {path}; data in {data_dir}")
+    from .limits import proxy_warnings
     from .web.http import startup_warnings
 
-    for warning in startup_warnings(settings.widget):
+    for warning in [*startup_warnings(settings.widget), *proxy_warnings(settings.limits.trusted_proxies)]:
         log.warning("%s", warning)
     simulator = None
     if args.patrons:

@@ -99,6 +99,19 @@ class Limits:
         proxy_networks(self.trusted_proxies)  # raises ValueError naming a bad entry
 
 
+#: A `trusted_proxies` range wider than this is almost surely a mistake (warned at start).
+WIDEST_PROXY_PREFIX = {4: 16, 6: 48}
+
+
+def proxy_warnings(entries: Iterable[str]) -> list[str]:
+    """What `serve` says at start about `trusted_proxies` ranges too wide to be proxies."""
+    return [f"[limits] trusted_proxies: {network} holds {network.num_addresses:,} addresses; each may "
+            "claim to be any patron (X-Forwarded-For), so per-address limits and blocks mean little. "
+            "List your reverse proxies' own addresses."
+            for network in proxy_networks(entries)
+            if network.prefixlen < WIDEST_PROXY_PREFIX[network.version]]
+
+
 def proxy_networks(entries: Iterable[str]) -> tuple[Network, ...]:
     """`trusted_proxies` as networks; a bad entry raises ValueError naming it."""
     networks = []

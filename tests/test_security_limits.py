@@ -505,3 +505,11 @@ def test_limits_refuse_nonsense_with_the_setting_name() -> None:
         Limits(trusted_proxies=("proxy.example",))
     with pytest.raises(ValueError, match="proxy_header"):
         Limits(proxy_header="x-real-ip")  # type: ignore[arg-type]
+
+
+def test_a_trusted_proxy_range_too_wide_to_be_a_proxy_is_warned_about() -> None:
+    from libchat_tui.limits import proxy_warnings
+
+    assert proxy_warnings(["127.0.0.1", "10.1.2.0/24", "2001:db8::/64"]) == []
+    warned = proxy_warnings(["0.0.0.0/0", "10.0.0.0/8", "::/0"])
+    assert len(warned) == 3 and "0.0.0.0/0 holds 4,294,967,296 addresses" in warned[0]
