@@ -59,12 +59,13 @@ async def test_status_counts_only_who_is_online_for_the_department(desk: Backend
     assert await online(desk, LAW) == 1
 
 
+@pytest.mark.parametrize("width", [160, 80])
 async def test_the_desk_bar_says_which_department_nobody_is_online_for(
-        desk: Backend, clock: FakeClock, tmp_path: Path) -> None:
+        desk: Backend, clock: FakeClock, tmp_path: Path, width: int) -> None:
     ana, _ = await librarian(desk.url, "t", "Ana Reyes", lib_id="ana")
     await ana.ok("monitor", departments=[LAW])
     app = make_app(desk, clock, tmp_path, name="Ben Ortiz", librarian_id="ben")
-    async with app.run_test(size=(160, 40)) as pilot:
+    async with app.run_test(size=(width, 40)) as pilot:
         await wait_until(pilot, lambda: app.model.librarians, "the roster")
         await app.request("monitor", departments=["General"])
 
@@ -72,11 +73,12 @@ async def test_the_desk_bar_says_which_department_nobody_is_online_for(
             return str(app.screen.query_one("#desk-bar").render())
 
         await wait_until(pilot, lambda: "Ana Reyes" in bar())
-        assert "nobody online for" not in bar()
+        assert "nobody online" not in bar()
         await ana.ok("presence", state="away")
-        await wait_until(pilot, lambda: f"⚠ nobody online for {LAW}" in bar(), "the warning, in words")
+        await wait_until(pilot, lambda: f"⚠ nobody online: {LAW}" in bar(), "the warning, in words")
+        assert len(bar()) <= width and "away" in bar()  # whole at 80 columns, Ana still counted
         await ana.ok("presence", state="online")
-        await wait_until(pilot, lambda: "nobody online for" not in bar(), "the warning goes")
+        await wait_until(pilot, lambda: "nobody online" not in bar(), "the warning goes")
 
 
 async def test_the_patron_client_offers_a_ticket_when_nobody_answers_its_department(

@@ -279,13 +279,21 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
             name += " (◐ away)"  # my presence beside my name; the connection's state is its own
         elsewhere = model.waiting_elsewhere()
         more = f" (+{elsewhere} elsewhere)" if elsewhere else ""
-        bar = f" {name}   ● {waiting} waiting{more}   ▶ {active} active   {status}{self.libanswers_text()}"
+        parts = [f" {name}", f"● {waiting} waiting{more}", f"▶ {active} active",
+                 f"{status}{self.libanswers_text()}"]
         unstaffed = model.unstaffed()
         if unstaffed:  # patrons there get the offline form: say so, in words
-            bar += f"   ⚠ nobody online for {', '.join(unstaffed)}"
+            parts.append(f"⚠ nobody online: {', '.join(unstaffed)}")
+        width = self.app.size.width
+        gap = "   "
+        if len(gap.join(parts)) + 12 > width:  # 80 columns: tighter, and "online" goes without saying
+            gap = "  "
+            if parts[3] == "● online":
+                del parts[3]
+        bar = gap.join(parts)
         if model.librarians:  # colleagues: names while they fit, else a count, never nothing
-            room = self.app.size.width - len(bar) - 4
-            bar += f"   {team_text(model.librarians, self.app.librarian_id, max(0, room))}"
+            room = width - len(bar) - len(gap) - 1
+            bar += f"{gap}{team_text(model.librarians, self.app.librarian_id, max(0, room))}"
         if bar != self._bar:  # one line whatever it says: no layout pass
             self._bar = bar
             self.query_one("#desk-bar", Static).update(bar, layout=False)
