@@ -278,14 +278,15 @@ class LibChatApp(App[None]):
     def _alert_elsewhere(self, alerts: list[tuple[int, str]]) -> None:
         """What happened in my chats that I am not looking at: one alert per batch."""
         dashboard = self.dashboard
-        unseen = [text for chat_id, text in alerts
+        unseen = [(chat_id, text) for chat_id, text in alerts
                   if dashboard is None or not chat_id or not dashboard.in_view(chat_id)
                   or self.screen is not dashboard]
         if not unseen:
             return
+        chat_id, text = unseen[0]
         more = f" (and {len(unseen) - 1} more)" if len(unseen) > 1 else ""
-        self.notify(f"{clean(unseen[0], single_line=True, max_len=120)}{more}", title="Other chat",
-                    markup=False, timeout=TOAST_SECONDS)
+        self.notify(f"{clean(text, single_line=True, max_len=120)}{more}",
+                    title="Other chat" if chat_id else "Offline form", markup=False, timeout=TOAST_SECONDS)
 
     def _ring_for(self, chat_ids: Iterable[int], tickets: list[dict[str, Any]], *, quiet: bool) -> None:
         """Ring once if a patron of a chat of ours (or a waiting one) dropped, or a patron
