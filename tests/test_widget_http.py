@@ -20,6 +20,7 @@ from browser_support import http_get, running_desk
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from libchat_tui.backend.runtime import Backend
 from libchat_tui.config import ConfigError, _Reader
 from libchat_tui.web.http import HttpGate, origin_allowed, startup_warnings, static_response
 from libchat_tui.web.settings import DEFAULT_STRINGS, WidgetSettings, contrast_ratio, parse_widget
@@ -339,3 +340,20 @@ def test_the_docs_list_every_widget_setting_and_string() -> None:
     table = doc.split("| key | default |", 1)[1].split("\n\n", 1)[0]
     named = {cell.strip().strip("`") for ln in table.splitlines()[2:] for cell in ln.split("|")[1].split(",")}
     assert named == widget_settings._KEYS - {"strings"}
+
+
+async def test_serve_limits_plain_http_per_address(backend: Backend) -> None:
+    """The desk's own HTTP gate is in force: one address past its burst gets 429, another
+    address is still served (issue 22: plain HTTP had no per-address limit)."""
+    import httpx
+
+    from libchat_tui.backend.server import HTTP_BURST
+
+    base = backend.url.replace("ws://", "http://")
+    codes: list[int] = []
+    async with httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(local_address="127.0.0.2")) as one:
+        while 429 not in codes and len(codes) < 4 * HTTP_BURST:  # bounded: the refill is 20 a second
+            codes.append((await one.get(f"{base}/chat.css")).status_code)
+    assert codes[:HTTP_BURST] == [200] * HTTP_BURST and codes[-1] == 429
+    async with httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(local_address="127.0.0.3")) as other:
+        assert (await other.get(f"{base}/chat.css")).status_code == 200

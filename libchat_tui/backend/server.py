@@ -29,13 +29,16 @@ from .. import protocol as p
 from ..analytics import DEFAULT_DATASETS, Dataset
 from ..domain import Actor, DomainError, librarian
 from ..libanswers.push import PushWorker
-from ..web.http import origin_allowed, static_response
+from ..web.http import HttpGate, origin_allowed, static_response
 from ..web.settings import WidgetSettings
 from . import after_chat, blocks, canned, patron_info, team
 from .desk import Desk, Idem
 from .limits import Limits, LogThrottle, SlidingWindow, client_address, proxy_networks
 from .patron_connection import PatronConnection, PatronLoad
 
+#: The widget's pages per client address: this many at once, then this many a second (429).
+HTTP_BURST = 200
+HTTP_PER_SECOND = 20.0
 log = logging.getLogger(__name__)
 
 _DEFAULTS: Final = Limits()
@@ -125,6 +128,9 @@ class DeskServer:
         self.new_chats_by_address = SlidingWindow(limits.new_chats_per_address, limits.new_chats_window)
         self.new_chats_by_client = SlidingWindow(limits.new_chats_per_client, limits.new_chats_window)
         self._quiet = LogThrottle(limits.log_interval)
+        #: Plain HTTP (the widget's pages): header bounds and a request rate per address, as
+        #: loose as a campus behind one NAT address needs (many patrons opening the page).
+        self.http_gate = HttpGate(per_second=HTTP_PER_SECOND, burst=HTTP_BURST)
 
     async def start(self, host: str, port: int) -> Server:
         self.patron_load = PatronLoad(self, self.limits)
@@ -192,7 +198,7 @@ class DeskServer:
         if path == "/patron":
             return self._check_patron(connection, request, address)
         if path != "/librarian":
-            static = static_response(connection, request, self.widget)
+            static = static_response(connection, request, self.widget, gate=self.http_gate, address=address)
             return static or connection.respond(http.HTTPStatus.NOT_FOUND, "Not found.\n")
         origin = request.headers.get("Origin")
         if origin is not None and origin not in self.allowed_origins:
