@@ -19,7 +19,9 @@ not yet handed over, a frame still arriving, replies not yet sent) and, over
 `patron_memory_total`, closes the connections holding the most with 1013. A connection
 waiting for its allowance whose patron has gone is dropped at once. Patron commands
 share `patron_commands_at_once` slots, so a librarian's command never queues behind
-more patron work than that, however many patrons there are.
+more patron work than that, however many patrons there are. Nor behind a mass
+disconnect: the chats of dropped connections move to `reconnecting` in batches of
+`LOST_BATCH` (one store transaction each), between librarians' commands.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import logging
 import select
 import socket
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
@@ -66,6 +69,10 @@ PATRON_SOCKET_BUFFER: Final = 64 * 1024
 #: How a connection is closed when all patrons together hold more than `patron_memory_total`.
 SHED_CODE: Final = CloseCode.TRY_AGAIN_LATER  # 1013
 SHED_REASON: Final = "desk overloaded; try again later"
+#: Patrons' dropped connections whose chats are moved to `reconnecting` together: their
+#: writes share one store transaction, and a librarian's command waits behind one such
+#: batch at most (thousands of sockets cut at once used to be worked off in one burst).
+LOST_BATCH: Final = 50
 
 
 def _size(amount: int) -> str:
@@ -86,6 +93,44 @@ class PatronLoad:
         #: Clear while a librarian's command is at work: no patron command starts meanwhile.
         self.patrons_may_start = asyncio.Event()
         self.patrons_may_start.set()
+        #: Closed connections whose chats still have to start their reconnect timers.
+        self._lost: deque[PatronConnection] = deque()
+        self._lost_worker: asyncio.Task[None] | None = None
+
+    def lost(self, connection: PatronConnection) -> None:
+        """`connection` closed: its chat starts its reconnect timer soon, in a batch (`LOST_BATCH`)."""
+        if connection.chat_id is None or connection.left:
+            return
+        self._lost.append(connection)
+        if self._lost_worker is None or self._lost_worker.done():
+            self._lost_worker = asyncio.create_task(self._work_off_lost())
+
+    async def _work_off_lost(self) -> None:
+        """A batch at a time, each when no librarian's command is at work, yielding between.
+
+        What fails is said in one line per batch, not one per socket (a store that cannot
+        write would otherwise log thousands of lines when thousands of sockets drop).
+        """
+        while self._lost:
+            await asyncio.sleep(0)  # let whatever else is ready run first (a librarian's frame)
+            await self.patrons_may_start.wait()
+            batch = [self._lost.popleft() for _ in range(min(LOST_BATCH, len(self._lost)))]
+            results = await asyncio.gather(*(c.closed() for c in batch), return_exceptions=True)
+            failed = [(c, r) for c, r in zip(batch, results, strict=True) if isinstance(r, BaseException)]
+            if not failed:
+                continue
+            chat, first = failed[0][0].chat_id, failed[0][1]
+            if isinstance(first, DomainError):  # the store could not save them: no traceback
+                if self.server.desk.store.lost is None:  # else the store has already said why
+                    log.warning("the disconnects of %d patrons were not saved (chat %s: %s)", len(failed),
+                                chat, first)
+            else:
+                log.error("the disconnects of %d patrons failed (chat %s)", len(failed), chat, exc_info=first)
+
+    async def lost_worked_off(self) -> None:
+        """Wait until every closed connection's chat has been seen to (the desk is stopping)."""
+        if self._lost_worker is not None:
+            await self._lost_worker
 
     @contextmanager
     def librarian_at_work(self) -> Iterator[None]:
@@ -436,13 +481,12 @@ class PatronConnection:
         return await patrons.rate(self.desk, self.chat_id, cmd.stars, cmd.comment, idem)
 
     async def closed(self) -> None:
-        """The socket closed: without `leave`, a live chat starts its reconnect timer."""
+        """The socket closed: without `leave`, a live chat starts its reconnect timer.
+
+        A store that cannot save it raises `DomainError`; `PatronLoad` says so once per batch.
+        """
         if self.chat_id is not None and not self.left and not self.server.shutting_down:
-            try:
-                await patrons.connection_lost(self.desk, self.chat_id, self.sink)
-            except DomainError as exc:  # the store could not save it: said once, no traceback
-                if self.desk.store.lost is None:  # else the store has already said why
-                    log.warning("chat %s: the patron's disconnect was not saved: %s", self.chat_id, exc)
+            await patrons.connection_lost(self.desk, self.chat_id, self.sink)
 
 
 _Handler = Callable[[PatronConnection, Any, Idem], Awaitable[dict[str, Any]]]

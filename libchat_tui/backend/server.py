@@ -153,6 +153,7 @@ class DeskServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+            await self.patron_load.lost_worked_off()
 
     # --- handshake -------------------------------------------------------------------
 
@@ -410,7 +411,7 @@ class DeskServer:
             self._patrons_by_address[address] -= 1
             if self._patrons_by_address[address] <= 0:
                 del self._patrons_by_address[address]
-            await connection.closed()
+            self.patron_load.lost(connection)  # its chat starts its reconnect timer, in a batch
 
     def librarians_online(self, department: str) -> int:
         """Librarians online (a synced console, not away) who monitor `department`: the patron
