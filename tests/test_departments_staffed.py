@@ -4,7 +4,6 @@ bar's warning."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,22 +12,9 @@ from wire import librarian, patron
 
 from libchat_tui.backend.clock import FakeClock
 from libchat_tui.backend.runtime import Backend
-from libchat_tui.limits import Limits
-from libchat_tui.team_settings import TeamSettings
 
 LAW = "Law library"
 
-
-@pytest.fixture
-async def desk(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Backend]:
-    server = Backend(data_dir=tmp_path / "data", clock=clock, token="t",
-                     limits=Limits().for_simulated_patrons(),
-                     team=TeamSettings(departments=("General", LAW), transfer_seconds=60))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 async def online(desk: Backend, department: str | None = None) -> int:
@@ -39,32 +25,32 @@ async def online(desk: Backend, department: str | None = None) -> int:
     return int(reply["librarians_online"])
 
 
-async def test_status_counts_only_who_is_online_for_the_department(desk: Backend) -> None:
-    ana, _ = await librarian(desk.url, "t", "Ana Reyes", lib_id="ana")
-    ben, _ = await librarian(desk.url, "t", "Ben Ortiz", lib_id="ben")
+async def test_status_counts_only_who_is_online_for_the_department(team_desk: Backend) -> None:
+    ana, _ = await librarian(team_desk.url, "t", "Ana Reyes", lib_id="ana")
+    ben, _ = await librarian(team_desk.url, "t", "Ben Ortiz", lib_id="ben")
     await ana.ok("monitor", departments=[LAW])
     await ben.ok("monitor", departments=["General"])
     team = await ben.next_event("team")  # a monitor change reaches colleagues
     while next(e for e in team["librarians"] if e["id"] == "ana")["monitor"] != [LAW]:
         team = await ben.next_event("team")
-    assert await online(desk, LAW) == 1 and await online(desk, "law LIBRARY") == 1
-    assert await online(desk) == 1  # the default department: General, Ben's
+    assert await online(team_desk, LAW) == 1 and await online(team_desk, "law LIBRARY") == 1
+    assert await online(team_desk) == 1  # the default department: General, Ben's
     await ana.ok("presence", state="away")
-    assert await online(desk, LAW) == 0  # Ben is online, but he does not answer Law library
-    assert await online(desk, "General") == 1
-    peer = await patron(desk.url)
+    assert await online(team_desk, LAW) == 0  # Ben is online, but he does not answer Law library
+    assert await online(team_desk, "General") == 1
+    peer = await patron(team_desk.url)
     refused = await peer.request("status", department="Astrology")
     assert refused["type"] == "error" and refused["code"] == "unknown_department"
     await ana.ok("presence", state="online")
-    assert await online(desk, LAW) == 1
+    assert await online(team_desk, LAW) == 1
 
 
 @pytest.mark.parametrize("width", [160, 80])
 async def test_the_desk_bar_says_which_department_nobody_is_online_for(
-        desk: Backend, clock: FakeClock, tmp_path: Path, width: int) -> None:
-    ana, _ = await librarian(desk.url, "t", "Ana Reyes", lib_id="ana")
+        team_desk: Backend, clock: FakeClock, tmp_path: Path, width: int) -> None:
+    ana, _ = await librarian(team_desk.url, "t", "Ana Reyes", lib_id="ana")
     await ana.ok("monitor", departments=[LAW])
-    app = make_app(desk, clock, tmp_path, name="Ben Ortiz", librarian_id="ben")
+    app = make_app(team_desk, clock, tmp_path, name="Ben Ortiz", librarian_id="ben")
     async with app.run_test(size=(width, 40)) as pilot:
         await wait_until(pilot, lambda: app.model.librarians, "the roster")
         await app.request("monitor", departments=["General"])
@@ -82,7 +68,7 @@ async def test_the_desk_bar_says_which_department_nobody_is_online_for(
 
 
 async def test_the_patron_client_offers_a_ticket_when_nobody_answers_its_department(
-        desk: Backend, tmp_path: Path) -> None:
+        team_desk: Backend, tmp_path: Path) -> None:
     import argparse
     import asyncio
 
@@ -90,11 +76,11 @@ async def test_the_patron_client_offers_a_ticket_when_nobody_answers_its_departm
 
     from libchat_tui import patron_cli
 
-    ana, _ = await librarian(desk.url, "t", "Ana Reyes", lib_id="ana")
+    ana, _ = await librarian(team_desk.url, "t", "Ana Reyes", lib_id="ana")
     await ana.ok("monitor", departments=[LAW])
     await ana.ok("presence", state="away")
     keyboard, screen = Keyboard(), Screen()
-    args = argparse.Namespace(server=desk.url, name="Lena", email="", resume=False, department=LAW)
+    args = argparse.Namespace(server=team_desk.url, name="Lena", email="", resume=False, department=LAW)
     task = asyncio.create_task(patron_cli.run(args, stdin=keyboard, stdout=screen))
     try:
         await screen.shows("Your question")
@@ -108,5 +94,5 @@ async def test_the_patron_client_offers_a_ticket_when_nobody_answers_its_departm
         if not task.done():
             task.cancel()
         keyboard.eof()
-    chats = [c for c in desk.desk.chats.values() if c.state.value == "waiting"]
+    chats = [c for c in team_desk.desk.chats.values() if c.state.value == "waiting"]
     assert chats == []  # nobody was queued to wait for a librarian who is not there

@@ -3,7 +3,6 @@ and composer always belong to one chat, and typing never turns into commands."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,6 @@ from wire import Peer, join, librarian
 
 from libchat_tui.backend.clock import FakeClock
 from libchat_tui.backend.runtime import Backend
-from libchat_tui.limits import Limits
-from libchat_tui.team_settings import TeamSettings
 from libchat_tui.ui.app import LibChatApp
 from libchat_tui.ui.screens.dashboard import DashboardScreen
 from libchat_tui.ui.screens.team_dialogs import AnswerTransfer
@@ -56,18 +53,6 @@ async def test_going_back_to_the_first_chat_shows_its_own_transcript(
         assert "atlases" in pane_lines(app) and "Braille" not in pane_lines(app)
 
 
-@pytest.fixture
-async def desk(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Backend]:
-    """A desk with two departments (so `d`, Departments, is a live key) and transfers."""
-    server = Backend(data_dir=tmp_path / "data", clock=clock, token="t",
-                     limits=Limits().for_simulated_patrons(),
-                     team=TeamSettings(departments=("General", "Law library"), transfer_seconds=60))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
 
 def burst(app: LibChatApp, keys: list[str]) -> None:
     """Keys as a fast typist (or a paste) sends them: all in the app's queue at once, not one
@@ -82,12 +67,12 @@ async def next_message(pat: Peer) -> str:
 
 
 async def test_after_taking_a_transferred_chat_typing_goes_to_the_patron(
-        desk: Backend, clock: FakeClock, tmp_path: Path) -> None:
-    ana, _ = await librarian(desk.url, "t", "Ana Reyes", lib_id="ana")
-    pat, joined = await join(desk.url, name="Lena Law", question="The 1998 code?")
-    chat_id = desk_id(desk, joined)
+        team_desk: Backend, clock: FakeClock, tmp_path: Path) -> None:
+    ana, _ = await librarian(team_desk.url, "t", "Ana Reyes", lib_id="ana")
+    pat, joined = await join(team_desk.url, name="Lena Law", question="The 1998 code?")
+    chat_id = desk_id(team_desk, joined)
     await ana.ok("accept", chat_id=chat_id)
-    app = make_app(desk, clock, tmp_path, name="Ben Ortiz", librarian_id="ben")
+    app = make_app(team_desk, clock, tmp_path, name="Ben Ortiz", librarian_id="ben")
     async with app.run_test(size=(140, 45)) as pilot:
         await wait_until(pilot, lambda: chat_id in app.model.chats and app.model.librarians)
         await ana.ok("transfer", chat_id=chat_id, to_librarian="ben", note="Law question")
