@@ -351,7 +351,8 @@ class DashboardScreen(TeamKeys, CannedKeys, BlockKeys, PatronInfoKeys, ReportsWo
         had_unread = chat_id in model.unread
         model.mark_read(chat_id)
         cached = model.transcripts.get(chat_id)
-        self.pane.show(chat, self.app.now(), cached, self.app.drafts.get(f"message:{chat_id}"))
+        self.pane.show(chat, self.app.now(), cached, self.app.drafts.get(f"message:{chat_id}"),
+                       accepting=chat_id in self._accepting)  # back to a chat whose accept is on its way
         self.show_queued()
         self.show_rating()
         if had_unread:  # redraw the row only when its unread mark goes away

@@ -86,8 +86,9 @@ class ChatPane(Vertical):
         return self.query_one(Composer)
 
     def show(self, chat: Chat | None, now: datetime, entries: Sequence[TranscriptLine] | None = None,
-             draft: str = "") -> None:
-        """Show `chat`; with `entries`, (re)load its transcript; `draft` fills the composer.
+             draft: str = "", *, accepting: bool = False) -> None:
+        """Show `chat`; with `entries`, (re)load its transcript; `draft` fills the composer;
+        `accepting`: the desk has not yet answered this console's accept of it.
 
         Header, transcript, patron panel and the composer's target change together, in one
         update: the pane never shows one chat's lines under another chat's header. Switching
@@ -98,7 +99,7 @@ class ChatPane(Vertical):
             self.chat = chat
             self.transcript.me = self.me
             if switched:
-                self.accepting = False
+                self.accepting = accepting
             self.refresh_header(now)
             chat_id = None if chat is None else chat.id
             if entries is not None:
